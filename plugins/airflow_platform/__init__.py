@@ -1,0 +1,1 @@
+"""The platform's Airflow provider package: MLflow, Kubeflow Pipelines and Great Expectations."""

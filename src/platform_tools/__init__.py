@@ -1,0 +1,1 @@
+"""Command-line tools and test services of the airflow-platform repository."""
