@@ -66,7 +66,11 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 
 
 class ManagedProcess:
-    """A child process with its own log file, started in a new session so that it stops as a group."""
+    """A child process with its own log file, started in a new session so that it stops as a group.
+
+    ``user`` runs it as another account (PostgreSQL refuses to run as root). A stopped process can be
+    started again with :meth:`start`, which is how fault tests restart a server on the same port.
+    """
 
     def __init__(
         self,
@@ -76,12 +80,14 @@ class ManagedProcess:
         log_path: Path,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        user: str | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
         self.env = dict(env) if env is not None else None
         self.cwd = cwd
+        self.user = user
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -100,6 +106,7 @@ class ManagedProcess:
                 stdin=subprocess.DEVNULL,
                 env=self.env,
                 cwd=self.cwd,
+                user=self.user,
                 start_new_session=True,
             )
         return self
@@ -132,6 +139,24 @@ class ManagedProcess:
         raise ServiceError(
             f"{self.name} did not answer ({what}) within {timeout:.0f}s; log tail:\n{log_tail(self.log_path)}"
         )
+
+    def wait_for_exit(self, *, timeout: float) -> None:
+        """Wait for a one-shot command (e.g. ``initdb``) to finish successfully.
+
+        Raises:
+            ServiceError: it exited non-zero or ran past ``timeout``; the message has the log tail.
+        """
+        if self._proc is None:
+            raise ServiceError(f"{self.name} was never started")
+        try:
+            code = self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise ServiceError(
+                f"{self.name} did not finish within {timeout:.0f}s; log tail:\n{log_tail(self.log_path)}"
+            ) from None
+        if code != 0:
+            raise ServiceError(f"{self.name} failed (code {code}); log tail:\n{log_tail(self.log_path)}")
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the process group: SIGTERM, then SIGKILL after ``timeout`` seconds."""

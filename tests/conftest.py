@@ -1,0 +1,109 @@
+"""Test configuration shared by every tier: Airflow's environment, tier markers and the real services.
+
+The environment is set here, at import time, because Airflow reads its configuration when it is
+first imported. Services are session-scoped fixtures: each starts once, on a free loopback port, in its
+own temporary directory, and stops at the end. A service that cannot start is a failure in CI
+(``CI=true``) and a skip with what to install on a developer machine.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from platform_tools.services.base import MissingDependencyError
+from platform_tools.services.mlflow import MlflowService, start_mlflow
+from platform_tools.services.postgres import PostgresService, start_postgres
+from platform_tools.services.receivers import SmtpReceiver, WebhookReceiver
+from platform_tools.services.redis import RedisService, start_redis
+from platform_tools.services.s3 import S3Service, start_s3
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+TIERS = ("unit", "dags", "integration", "e2e", "ci")
+
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
+os.environ.update(
+    {
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor,KubernetesExecutor",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+    }
+)
+
+T = TypeVar("T")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, the first folder below ``tests/``."""
+    tests_dir = REPO_ROOT / "tests"
+    for item in items:
+        relative = Path(item.fspath).resolve().relative_to(tests_dir)
+        if relative.parts and relative.parts[0] in TIERS:
+            item.add_marker(relative.parts[0])
+
+
+def start_or_skip(name: str, start: Callable[[], T]) -> T:
+    """Start a service; a missing program fails the test in CI and skips it elsewhere."""
+    try:
+        return start()
+    except MissingDependencyError as error:
+        message = f"{name} is unavailable: {error}"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresService]:
+    """A PostgreSQL 15 server for the session."""
+    service = start_or_skip("PostgreSQL", start_postgres)
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_service() -> Iterator[RedisService]:
+    """A Redis server for the session."""
+    service = start_or_skip("Redis", start_redis)
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Service]:
+    """An S3-compatible server (moto) with the platform's bucket created."""
+    service = start_or_skip("S3 (moto server)", start_s3)
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(postgres: PostgresService, s3: S3Service) -> Iterator[MlflowService]:
+    """An MLflow tracking server backed by the session's PostgreSQL and S3 bucket."""
+    service = start_or_skip("MLflow server", lambda: start_mlflow(postgres, s3))
+    yield service
+    service.close()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpReceiver]:
+    """An SMTP receiver that keeps every message."""
+    receiver = SmtpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """An HTTP receiver standing in for Slack and PagerDuty; keeps every request."""
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
