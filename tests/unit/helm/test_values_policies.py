@@ -1,0 +1,331 @@
+"""Policies our values must keep beyond the chart schema: secrets by reference, HA in prod, pinning."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from platform_tools.helm_values import (
+    ENVIRONMENTS,
+    chart_dir,
+    environment_layers,
+    find_clear_text_secrets,
+    load_layer,
+    merge_layers,
+    merge_values,
+    referenced_secret_names,
+    repo_root,
+)
+
+REPO = repo_root()
+HELM_DIR = REPO / "helm"
+PLATFORM = yaml.safe_load((REPO / "config" / "platform.yaml").read_text())
+FORBIDDEN_LITERALS = ("admin123", "airflow123", "minio123", "mlflow123")
+
+
+def merged(environment: str) -> dict[str, Any]:
+    return merge_layers(environment_layers(environment))
+
+
+def _dig(values: dict[str, Any], dotted: str) -> Any:
+    node: Any = values
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+# -- no credential in clear -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_no_clear_text_credential_in_merged_values(environment: str) -> None:
+    assert find_clear_text_secrets(merged(environment)) == []
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_chart_default_passwords_are_all_out_of_effect(
+    environment: str, chart_schema: dict[str, Any]
+) -> None:
+    chart_defaults = yaml.safe_load((chart_dir() / "values.yaml").read_text())
+    values = merge_values(chart_defaults, merged(environment))
+    user_job = values["createUserJob"]
+    neutralised = {
+        "data.metadataConnection.pass": bool(values["data"]["metadataSecretName"]),
+        "createUserJob.defaultUser.password": not user_job["enabled"]
+        or "defaultUser.password" not in yaml.safe_dump(user_job["args"]),
+        "postgresql.auth.postgresPassword": not values["postgresql"]["enabled"]
+        or bool(values["postgresql"]["auth"].get("existingSecret")),
+    }
+    for finding in find_clear_text_secrets(values):
+        assert neutralised.get(finding), f"{finding} is in effect in {environment}"
+
+
+@pytest.mark.parametrize("path", sorted(p for p in HELM_DIR.iterdir() if p.is_file()), ids=lambda p: p.name)
+def test_no_known_default_password_in_any_helm_file(path: Path) -> None:
+    text = path.read_text().lower()
+    assert not [literal for literal in FORBIDDEN_LITERALS if literal in text]
+
+
+@pytest.mark.parametrize(
+    ("overlay", "expected"),
+    [
+        ({"redis": {"password": "<generated>"}}, "redis.password"),
+        ({"webserver": {"defaultUser": {"password": "<generated>"}}}, "webserver.defaultUser.password"),
+        ({"fernetKey": "<generated>"}, "fernetKey"),
+        ({"apiSecretKey": "<generated>"}, "apiSecretKey"),
+        ({"data": {"metadataConnection": {"pass": "<generated>"}}}, "data.metadataConnection.pass"),
+        ({"config": {"smtp": {"smtp_password": "<generated>"}}}, "config.smtp.smtp_password"),
+        (
+            {"apiServer": {"env": [{"name": "PLATFORM_LDAP_BIND_PASSWORD", "value": "<generated>"}]}},
+            "apiServer.env[0].value (env PLATFORM_LDAP_BIND_PASSWORD)",
+        ),
+        (
+            {"config": {"database": {"sql_alchemy_conn": "postgresql://airflow:<generated>@db/airflow"}}},
+            "config.database.sql_alchemy_conn (URL with a password)",
+        ),
+    ],
+)
+def test_a_clear_text_credential_in_an_overlay_is_reported_by_key_path(
+    tmp_path: Path, overlay: dict[str, Any], expected: str
+) -> None:
+    text = yaml.safe_dump(overlay).replace("<generated>", secrets.token_hex(12))
+    path = tmp_path / "values-leak.yaml"
+    path.write_text(text)
+    findings = find_clear_text_secrets(merge_layers([load_layer(HELM_DIR / "values.yaml"), load_layer(path)]))
+    assert findings == [expected]
+
+
+def test_secret_references_are_not_flagged() -> None:
+    references = {
+        "redis": {"passwordSecretName": "x"},
+        "secret": [{"envName": "AIRFLOW_CONN_X", "secretName": "s", "secretKey": "k"}],
+        "env": [
+            {"name": "PLATFORM_OIDC_CLIENT_SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}
+        ],
+        "pgbouncer": {"metricsExporterSidecar": {"statsSecretKey": "connection"}},
+    }
+    assert find_clear_text_secrets(references) == []
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_every_referenced_secret_is_documented(environment: str) -> None:
+    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", (HELM_DIR / "SECRETS.md").read_text(), re.M))
+    missing = referenced_secret_names(merged(environment)) - documented
+    assert not missing, f"add to helm/SECRETS.md: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_chart_secrets_come_from_named_secrets(environment: str) -> None:
+    values = merged(environment)
+    for key in ("fernetKeySecretName", "apiSecretKeySecretName", "jwtSecretName"):
+        assert values.get(key), key
+    assert values["data"]["metadataSecretName"]
+    assert values["data"]["brokerUrlSecretName"]
+    assert values["redis"]["passwordSecretName"]
+    if values.get("pgbouncer", {}).get("enabled"):
+        assert values["pgbouncer"]["configSecretName"]
+        assert values["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"]
+    if values.get("postgresql", {}).get("enabled"):
+        assert values["postgresql"]["auth"]["existingSecret"]
+
+
+@pytest.mark.parametrize("environment", ["staging", "prod"])
+def test_no_default_admin_user_and_external_database(environment: str) -> None:
+    values = merged(environment)
+    assert values["createUserJob"]["enabled"] is False
+    assert "defaultUser" not in values.get("webserver", {})
+    assert values["postgresql"]["enabled"] is False
+    assert values["pgbouncer"]["enabled"] is True
+
+
+def test_dev_admin_password_is_read_from_a_secret() -> None:
+    job = merged("dev")["createUserJob"]
+    assert "${PLATFORM_ADMIN_PASSWORD}" in job["args"][-1]
+    (entry,) = [e for e in job["env"] if e["name"] == "PLATFORM_ADMIN_PASSWORD"]
+    assert entry["valueFrom"]["secretKeyRef"]["name"] == "airflow-dev-admin"
+
+
+# -- Airflow 3 shape, image, executors, bundles -------------------------------------------------
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_airflow3_components_and_pinned_image(environment: str) -> None:
+    values = merged(environment)
+    assert values["airflowVersion"] == "3.3.2"
+    image = values["images"]["airflow"]
+    assert image["repository"] and "/" in image["repository"]
+    assert image["tag"] and image["tag"] != "latest" and image["tag"].startswith(values["airflowVersion"])
+    assert values["images"]["useDefaultImageForMigration"] is False
+    assert values["dagProcessor"]["enabled"] is True
+    assert "webserver" not in values, "Airflow 3 runs apiServer; webserver values would be ignored"
+    assert values["executor"].split(",") == PLATFORM["executors"]
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_no_packages_installed_at_pod_start(environment: str) -> None:
+    text = yaml.safe_dump(merged(environment))
+    assert "extraPipPackages" not in text
+    assert "_PIP_ADDITIONAL_REQUIREMENTS" not in text
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_connections_of_platform_yaml_come_from_secrets(environment: str) -> None:
+    values = merged(environment)
+    provided = {item["envName"] for item in values["secret"]}
+    needed = {f"AIRFLOW_CONN_{conn_id.upper()}" for conn_id in PLATFORM["connections"]}
+    assert needed <= provided
+    assert values["config"]["logging"]["remote_log_conn_id"] in PLATFORM["connections"]
+    assert values["config"]["logging"]["remote_base_log_folder"].endswith(f"/{environment}")
+
+
+def test_each_environment_tracks_its_own_branch_with_git_credentials_from_a_secret() -> None:
+    branches = {}
+    for environment in ENVIRONMENTS:
+        values = merged(environment)
+        (bundle,) = values["dagProcessor"]["dagBundleConfigList"]
+        assert bundle["classpath"] == "airflow.providers.git.bundles.git.GitDagBundle"
+        conn_env = f"AIRFLOW_CONN_{bundle['kwargs']['git_conn_id'].upper()}"
+        assert conn_env in {item["envName"] for item in values["secret"]}
+        assert values["config"]["platform"]["environment"] == environment
+        branches[environment] = bundle["kwargs"]["tracking_ref"]
+    assert len(set(branches.values())) == len(ENVIRONMENTS), branches
+
+
+def test_overlays_never_replace_a_list_the_base_sets() -> None:
+    base = load_layer(HELM_DIR / "values.yaml").values
+
+    def lists(node: Any, path: str = "") -> set[str]:
+        found = set()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                found |= lists(value, f"{path}.{key}" if path else key)
+        elif isinstance(node, list):
+            found.add(path)
+        return found
+
+    base_lists = lists(base)
+    for environment in ENVIRONMENTS:
+        overlay = load_layer(HELM_DIR / f"values-{environment}.yaml").values
+        assert not base_lists & lists(overlay), f"values-{environment}.yaml replaces base lists"
+
+
+@pytest.mark.parametrize(
+    ("environment", "auth_type"), [("dev", "db"), ("staging", "oauth"), ("prod", "ldap")]
+)
+def test_auth_type_per_environment(environment: str, auth_type: str) -> None:
+    env = {item["name"]: item for item in merged(environment)["apiServer"]["env"]}
+    assert env["PLATFORM_AUTH_TYPE"]["value"] == auth_type
+
+
+# -- prod invariants ----------------------------------------------------------------------------
+
+PROD_COMPONENTS = (
+    "apiServer",
+    "scheduler",
+    "dagProcessor",
+    "triggerer",
+    "workers.celery",
+    "workers.kubernetes",
+    "pgbouncer",
+    "pgbouncer.metricsExporterSidecar",
+    "redis",
+    "statsd",
+    "migrateDatabaseJob",
+    "scheduler.logGroomerSidecar",
+    "dagProcessor.logGroomerSidecar",
+    "triggerer.logGroomerSidecar",
+    "workers.celery.logGroomerSidecar",
+)
+
+
+@pytest.mark.parametrize("component", PROD_COMPONENTS)
+def test_prod_component_has_requests_and_limits(component: str) -> None:
+    resources = _dig(merged("prod"), component)["resources"]
+    for kind in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(resources.get(kind, {})), f"{component}.resources.{kind}"
+
+
+@pytest.mark.parametrize("component", ["apiServer", "scheduler", "dagProcessor", "triggerer", "pgbouncer"])
+def test_prod_is_highly_available(component: str) -> None:
+    values = merged("prod")[component]
+    assert values["replicas"] >= 2
+    assert values["podDisruptionBudget"]["enabled"] is True
+    assert values.get("topologySpreadConstraints") or values.get("affinity", {}).get("podAntiAffinity")
+
+
+def test_prod_celery_workers_are_highly_available() -> None:
+    celery = merged("prod")["workers"]["celery"]
+    assert celery["replicas"] >= 2
+    assert celery["podDisruptionBudget"]["enabled"] is True
+    assert celery["topologySpreadConstraints"]
+
+
+def test_prod_ingress_has_tls() -> None:
+    ingress = merged("prod")["ingress"]["apiServer"]
+    assert ingress["enabled"]
+    assert all(host["tls"]["enabled"] and host["tls"]["secretName"] for host in ingress["hosts"])
+
+
+# -- KubernetesExecutor GPU override and the settings step ---------------------------------------
+
+
+def test_gpu_training_pod_override() -> None:
+    config_map = merged("prod")["extraConfigMaps"]["airflow-pod-overrides"]
+    pod = yaml.safe_load(yaml.safe_load(config_map["data"])["gpu_training.yaml"])
+    assert pod["kind"] == "Pod"
+    (container,) = pod["spec"]["containers"]
+    assert container["name"] == "base"  # KubernetesExecutor merges overrides into the "base" container
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["spec"][
+        "tolerations"
+    ]
+    assert "gpu_pool" in PLATFORM["pools"]
+
+
+def _settings_program(values: dict[str, Any]) -> str:
+    script = values["migrateDatabaseJob"]["args"][-1]
+    match = re.search(r"<<'PY'\n(.*?)\nPY\n", script, re.S)
+    assert match, "settings step must embed its Python between <<'PY' and PY"
+    return match.group(1)
+
+
+def test_settings_job_migrates_then_imports_pools_and_variables() -> None:
+    values = merged("prod")
+    job = values["migrateDatabaseJob"]
+    script = job["args"][-1]
+    assert job["enabled"] and job["useHelmHooks"], "runs as a post-install/post-upgrade hook"
+    steps = ["airflow db migrate", "airflow pools import", "airflow variables import"]
+    positions = [script.index(step) for step in steps]
+    assert positions == sorted(positions)
+    assert "set -euo pipefail" in script
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_settings_program_turns_platform_yaml_into_cli_import_files(tmp_path: Path, environment: str) -> None:
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "platform.yaml").write_text((REPO / "config" / "platform.yaml").read_text())
+    out = tmp_path / "out"
+    out.mkdir()
+    program = _settings_program(merged(environment))
+    subprocess.run(
+        [sys.executable, "-c", program, str(out), environment],
+        check=True,
+        env={"AIRFLOW_HOME": str(home), "PATH": "/usr/bin:/bin"},
+        timeout=30,
+    )
+    pools = yaml.safe_load((out / "pools.json").read_text())
+    variables = yaml.safe_load((out / "variables.json").read_text())
+    # the shapes `airflow pools import` / `airflow variables import` accept
+    assert set(pools) == set(PLATFORM["pools"])
+    assert all(isinstance(p["slots"], int) and isinstance(p["description"], str) for p in pools.values())
+    assert set(variables) == set(PLATFORM["variables"])
+    assert all(isinstance(v["value"], str) for v in variables.values())
+    assert variables["environment"]["value"] == environment
