@@ -1,0 +1,272 @@
+"""Deploy requests: validation and the Helm command lines, decided before any cluster contact.
+
+Everything here is pure (no Dagger import, no I/O) so that the refusals and the exact ``helm``
+arguments are unit-tested in ``tests/ci``. The Dagger functions in :mod:`airflow_platform_ci.deploy`
+only run what these functions return.
+"""
+
+import difflib
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Final
+
+from airflow_platform_ci.pins import CHART_NAME, CHART_REPO, CHART_VERSION, HELM_VERSION
+
+ENVIRONMENTS: Final = ("dev", "staging", "prod")
+DIGEST_REQUIRED: Final = frozenset({"prod"})
+"""Environments that only accept an image by digest: a tag can be moved, a digest cannot."""
+
+BASE_VALUES: Final = "helm/values.yaml"
+DEFAULT_RELEASE: Final = "airflow"
+DEFAULT_TIMEOUT: Final = "10m"
+DEFAULT_HISTORY_MAX: Final = 10
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DURATION = re.compile(r"(\d+h)?(\d+m)?(\d+s)?")
+
+
+class DeployRefusedError(ValueError):
+    """A deploy, rollback or status request refused before any contact with the cluster."""
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image reference split into what the chart's ``images.airflow`` values take."""
+
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @property
+    def reference(self) -> str:
+        """The reference as a container runtime pulls it (digest wins over tag)."""
+        if self.digest:
+            return f"{self.repository}@{self.digest}"
+        return f"{self.repository}:{self.tag}"
+
+
+def parse_image(reference: str) -> ImageRef:
+    """Split ``repo[:tag][@sha256:...]``; a registry port (``host:5000/repo``) is not a tag.
+
+    Raises:
+        DeployRefusedError: the reference has neither a tag nor a valid digest, or is malformed.
+    """
+    name, _, digest = reference.strip().partition("@")
+    if digest and not _DIGEST.fullmatch(digest):
+        raise DeployRefusedError(f"image digest must be sha256:<64 hex characters>, got {digest!r}")
+    last_slash = name.rfind("/")
+    repository, colon, tag = name.rpartition(":") if name.rfind(":") > last_slash else (name, "", "")
+    if not repository or (colon and not tag) or any(char.isspace() for char in name):
+        raise DeployRefusedError(f"not an image reference: {reference!r}")
+    if not tag and not digest:
+        raise DeployRefusedError(
+            f"image {reference!r} has neither a tag nor a digest; refusing the implicit 'latest'"
+        )
+    return ImageRef(repository=repository, tag=tag or None, digest=digest or None)
+
+
+def overlay_path(env: str) -> str:
+    """Return the values overlay for ``env``."""
+    return f"helm/values-{env}.yaml"
+
+
+def values_files(env: str, existing: Collection[str]) -> tuple[str, str]:
+    """Return the base values file and the environment's overlay, in the order Helm merges them.
+
+    Args:
+        env: The target environment.
+        existing: Paths (relative to the repository root) of the files present in the source.
+
+    Raises:
+        DeployRefusedError: unknown environment, or the base or overlay file is missing.
+    """
+    files = (BASE_VALUES, overlay_path(check_env(env)))
+    missing = [path for path in files if path not in existing]
+    if missing:
+        raise DeployRefusedError(f"refusing to deploy {env!r}: missing values file(s) {', '.join(missing)}")
+    return files
+
+
+def default_namespace(env: str) -> str:
+    """Return the namespace an environment deploys to unless told otherwise: ``airflow-<env>``."""
+    return f"airflow-{env}"
+
+
+def check_env(env: str) -> str:
+    """Validate the environment name.
+
+    Raises:
+        DeployRefusedError: not one of :data:`ENVIRONMENTS`.
+    """
+    if env not in ENVIRONMENTS:
+        raise DeployRefusedError(f"unknown environment {env!r}; expected one of {', '.join(ENVIRONMENTS)}")
+    return env
+
+
+def check_name(kind: str, value: str) -> str:
+    """Validate a Kubernetes namespace or Helm release name (an RFC 1123 label).
+
+    Raises:
+        DeployRefusedError: not a valid label.
+    """
+    if not _DNS_LABEL.fullmatch(value):
+        raise DeployRefusedError(f"{kind} {value!r} is not a valid RFC 1123 label")
+    return value
+
+
+def check_timeout(value: str) -> str:
+    """Validate a Helm duration such as ``10m``, ``600s`` or ``1h30m``.
+
+    Raises:
+        DeployRefusedError: not a positive duration in hours, minutes and/or seconds.
+    """
+    positive = any(char.isdigit() and char != "0" for char in value)
+    if not value or not _DURATION.fullmatch(value) or not positive:
+        raise DeployRefusedError(f"timeout {value!r} is not a positive duration like 10m, 600s or 1h30m")
+    return value
+
+
+def rollback_on_failure_flag(helm_version: str = HELM_VERSION) -> str:
+    """Return the flag that rolls a failed upgrade back: ``--atomic`` in Helm 3, renamed in Helm 4."""
+    return "--atomic" if int(helm_version.split(".", 1)[0]) < 4 else "--rollback-on-failure"
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    """A validated deploy request: everything the Helm command lines are built from."""
+
+    env: str
+    image: ImageRef
+    namespace: str
+    release: str
+    values: tuple[str, str]
+    wait: bool
+    timeout: str
+    history_max: int
+
+
+def plan_deploy(
+    *,
+    env: str,
+    image: str,
+    existing: Collection[str],
+    namespace: str = "",
+    release: str = DEFAULT_RELEASE,
+    wait: bool = True,
+    timeout: str = DEFAULT_TIMEOUT,
+    history_max: int = DEFAULT_HISTORY_MAX,
+) -> DeployPlan:
+    """Validate a deploy request; every refusal happens here, before anything reaches a cluster.
+
+    An empty ``namespace`` means :func:`default_namespace` of the environment.
+
+    Raises:
+        DeployRefusedError: unknown environment, missing overlay, a mutable tag for an environment
+            that requires a digest, an invalid name, timeout or history size.
+    """
+    files = values_files(env, existing)
+    ref = parse_image(image)
+    if env in DIGEST_REQUIRED and ref.digest is None:
+        raise DeployRefusedError(
+            f"refusing to deploy {env!r} by the mutable tag {ref.tag!r}: pass the image by digest "
+            f"({ref.repository}@sha256:...), as `publish` returns it"
+        )
+    if history_max < 1:
+        raise DeployRefusedError(f"history_max must be at least 1, got {history_max}")
+    return DeployPlan(
+        env=env,
+        image=ref,
+        namespace=check_name("namespace", namespace or default_namespace(env)),
+        release=check_name("release", release),
+        values=files,
+        wait=wait,
+        timeout=check_timeout(timeout),
+        history_max=history_max,
+    )
+
+
+def _chart_and_values(plan: DeployPlan) -> list[str]:
+    argv = [CHART_NAME, "--repo", CHART_REPO, "--version", CHART_VERSION, "--namespace", plan.namespace]
+    for path in plan.values:
+        argv += ["--values", path]
+    argv += ["--set-string", f"images.airflow.repository={plan.image.repository}"]
+    if plan.image.digest:
+        argv += ["--set-string", f"images.airflow.digest={plan.image.digest}"]
+    if plan.image.tag:
+        argv += ["--set-string", f"images.airflow.tag={plan.image.tag}"]
+    return argv
+
+
+def upgrade_argv(plan: DeployPlan, helm_version: str = HELM_VERSION) -> list[str]:
+    """Return ``helm upgrade --install`` for the plan.
+
+    With ``wait`` the release is only marked deployed once its resources are ready, and a failed
+    upgrade is rolled back (``--atomic`` / ``--rollback-on-failure``, which imply waiting).
+    """
+    argv = ["helm", "upgrade", "--install", plan.release, *_chart_and_values(plan), "--create-namespace"]
+    argv += ["--history-max", str(plan.history_max), "--timeout", plan.timeout]
+    if plan.wait:
+        argv += ["--wait", rollback_on_failure_flag(helm_version)]
+    return argv
+
+
+def template_argv(plan: DeployPlan) -> list[str]:
+    """Return ``helm template`` for the plan: the manifests an upgrade would apply, without a cluster."""
+    return ["helm", "template", plan.release, *_chart_and_values(plan)]
+
+
+def get_manifest_argv(release: str, namespace: str) -> list[str]:
+    """Return the read-only ``helm get manifest`` of the deployed release."""
+    return [
+        "helm",
+        "get",
+        "manifest",
+        check_name("release", release),
+        "--namespace",
+        check_name("namespace", namespace),
+    ]
+
+
+def rollback_argv(
+    release: str,
+    namespace: str,
+    revision: int = 0,
+    *,
+    timeout: str = DEFAULT_TIMEOUT,
+    history_max: int = DEFAULT_HISTORY_MAX,
+) -> list[str]:
+    """Return ``helm rollback``; revision ``0`` means the previous release.
+
+    Raises:
+        DeployRefusedError: negative revision, invalid name or timeout.
+    """
+    if revision < 0:
+        raise DeployRefusedError(f"revision must be 0 (previous) or a release revision, got {revision}")
+    argv = ["helm", "rollback", check_name("release", release)]
+    if revision:
+        argv.append(str(revision))
+    argv += ["--namespace", check_name("namespace", namespace), "--wait"]
+    return [*argv, "--timeout", check_timeout(timeout), "--history-max", str(history_max)]
+
+
+def status_argvs(release: str, namespace: str) -> list[list[str]]:
+    """Return ``helm status`` and ``helm history`` of the release (both read-only)."""
+    release, namespace = check_name("release", release), check_name("namespace", namespace)
+    return [
+        ["helm", "status", release, "--namespace", namespace],
+        ["helm", "history", release, "--namespace", namespace, "--max", str(DEFAULT_HISTORY_MAX)],
+    ]
+
+
+def manifest_diff(live: str, rendered: str, release: str) -> str:
+    """Return a unified diff from the live manifests to the rendered ones (empty when identical)."""
+    return "".join(
+        difflib.unified_diff(
+            live.splitlines(keepends=True),
+            rendered.splitlines(keepends=True),
+            fromfile=f"{release} (deployed)",
+            tofile=f"{release} (rendered)",
+        )
+    )

@@ -1,0 +1,77 @@
+"""The function -> command table: every command a container runs is one the native suite runs too.
+
+The cheap linters run here, natively, and must pass. The heavy tiers (DAG gate, unit, integration) are
+run natively by the suite itself; here their programs, paths and options are checked against it.
+"""
+
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from airflow_platform_ci.commands import COMMANDS, REPORTS_DIR, TEST_FUNCTIONS, WORKFLOW_FILES, commands_for
+
+
+def run(argv: tuple[str, ...], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, cwd=cwd, capture_output=True, text=True, timeout=300, check=False, stdin=subprocess.DEVNULL
+    )
+
+
+CHEAP = [command for command in COMMANDS if command.function == "lint"]
+HEAVY = [command for command in COMMANDS if command.function != "lint"]
+
+
+def test_every_test_function_has_commands_and_steps_are_unique() -> None:
+    assert {command.function for command in COMMANDS} == set(TEST_FUNCTIONS)
+    assert all(commands_for(function) for function in TEST_FUNCTIONS)
+    assert len({command.step for command in COMMANDS}) == len(COMMANDS)
+    with pytest.raises(KeyError):
+        commands_for("deploy")
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command.step)
+def test_every_program_exists_in_the_project_environment(command, repo: Path) -> None:
+    assert command.argv[:2] == ("uv", "run"), "containers run project commands through uv, like the suite"
+    program = repo / ".venv" / "bin" / command.program
+    assert program.is_file(), f"{command.program} is not in the project env"
+
+
+def test_workflow_list_matches_the_files(repo: Path) -> None:
+    on_disk = {str(path.relative_to(repo)) for path in (repo / ".github" / "workflows").glob("*.y*ml")}
+    assert set(WORKFLOW_FILES) == on_disk
+
+
+@pytest.mark.parametrize("command", CHEAP, ids=lambda command: command.step)
+def test_cheap_commands_run_natively_and_pass(command, repo: Path) -> None:
+    completed = run(command.argv, repo)
+    assert completed.returncode == 0, f"{' '.join(command.argv)}\n{completed.stdout}\n{completed.stderr}"
+
+
+def test_reports_are_written_under_the_ignored_reports_dir(repo: Path) -> None:
+    assert "/reports/" in (repo / ".gitignore").read_text().splitlines()
+    for command in HEAVY:
+        assert command.reports
+        assert all(report.startswith(f"{REPORTS_DIR}/") for report in command.reports)
+        assert all(any(report in arg for arg in command.argv) for report in command.reports)
+
+
+@pytest.mark.parametrize("command", [c for c in HEAVY if c.program == "pytest"], ids=lambda c: c.step)
+def test_pytest_tiers_are_the_suites_tier_folders(command, repo: Path) -> None:
+    tier = command.argv[3]
+    assert (repo / tier).is_dir()
+    pyproject = tomllib.loads((repo / "pyproject.toml").read_text())
+    assert "tests" in pyproject["tool"]["pytest"]["ini_options"]["testpaths"]
+    assert tier.removeprefix("tests/") in " ".join(pyproject["tool"]["pytest"]["ini_options"]["markers"])
+
+
+def test_dag_check_is_a_declared_console_script_with_the_report_options(repo: Path) -> None:
+    (command,) = commands_for("dag_check")
+    pyproject = tomllib.loads((repo / "pyproject.toml").read_text())
+    assert command.program in pyproject["project"]["scripts"]
+    assert (repo / command.argv[3]).is_dir()
+    completed = run(("uv", "run", command.program, "--help"), repo)
+    assert completed.returncode == 0, completed.stderr
+    for option in ("--junit-xml", "--json"):
+        assert option in command.argv
+        assert option in completed.stdout, f"dag-check --help does not offer {option}"
