@@ -147,7 +147,8 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 inbox.append(ReceivedRequest(self.command, self.path, dict(self.headers.items()), body))
-                reply = b'{"ok": true, "status": "success"}'
+                # PagerDuty's Events API v2 clients require "dedup_key" in the reply; Slack ignores the body.
+                reply = b'{"ok": true, "status": "success", "dedup_key": "received"}'
                 # PagerDuty's Events API v2 answers 202 to /v2/enqueue; everything else gets 200.
                 self.send_response(202 if self.path.endswith("/enqueue") else 200)
                 self.send_header("Content-Type", "application/json")

@@ -1,0 +1,69 @@
+"""SMTP e-mail alerts with the platform's defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+from airflow_platform.notifiers import message
+
+SMTP_CONN_ID = "smtp_default"
+"""The platform's SMTP connection (config/platform.yaml)."""
+
+
+class PlatformEmailNotifier(SmtpNotifier):
+    """The provider's ``SmtpNotifier`` with the platform's connection id, subject and body.
+
+    ``from_email`` defaults to the connection's ``extra.from_email``. Importable by path, so
+    ``AsyncCallback``/``SyncCallback`` can rebuild it from keyword arguments.
+    """
+
+    def __init__(
+        self,
+        *,
+        to: str | Iterable[str],
+        from_email: str | None = None,
+        subject: str = message.TITLE,
+        html_content: str = message.HTML,
+        smtp_conn_id: str = SMTP_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            to=to,
+            from_email=from_email,
+            subject=subject,
+            html_content=html_content,
+            smtp_conn_id=smtp_conn_id,
+            **kwargs,
+        )
+
+
+def email_notifier(
+    *,
+    to: str | Iterable[str],
+    from_email: str | None = None,
+    subject: str = message.TITLE,
+    html_content: str = message.HTML,
+    smtp_conn_id: str = SMTP_CONN_ID,
+    **kwargs: Any,
+) -> PlatformEmailNotifier:
+    """Return an e-mail notifier for ``on_failure_callback`` (and other task/DAG callbacks).
+
+    Args:
+        to: Recipient(s).
+        from_email: Sender; default: the SMTP connection's ``extra.from_email``.
+        subject: Subject (Jinja); default names the DAG and the event.
+        html_content: Body (Jinja); default names DAG, task, run and log URL.
+        smtp_conn_id: The SMTP connection.
+        **kwargs: Passed to ``SmtpNotifier`` (``cc``, ``bcc``, ``files``, ...).
+    """
+    return PlatformEmailNotifier(
+        to=to,
+        from_email=from_email,
+        subject=subject,
+        html_content=html_content,
+        smtp_conn_id=smtp_conn_id,
+        **kwargs,
+    )

@@ -1,0 +1,1 @@
+"""Small helpers shared by the platform's hooks, operators, sensors and triggers."""
