@@ -1,0 +1,171 @@
+"""Load the platform settings (``config/platform.yaml``): DAG rule thresholds, executors, pools.
+
+The cluster policies run inside the production dag-processor, where only ``plugins/`` and ``config/``
+exist, so this module depends on nothing but the standard library and PyYAML (an Airflow dependency).
+
+The settings file is looked up in this order:
+
+1. the file named by the ``PLATFORM_SETTINGS_FILE`` environment variable;
+2. ``$AIRFLOW_HOME/config/platform.yaml`` (where the image carries it), when ``AIRFLOW_HOME`` is set;
+3. ``config/platform.yaml`` next to the plugins folder holding this package (the repository copy).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SETTINGS_ENV_VAR = "PLATFORM_SETTINGS_FILE"
+SETTINGS_RELATIVE_PATH = Path("config", "platform.yaml")
+
+
+class PlatformSettingsError(ValueError):
+    """The platform settings file is missing or does not have the expected shape."""
+
+
+@dataclass(frozen=True)
+class DagRules:
+    """Thresholds of the DAG rules that the cluster policies and the DAG gate enforce."""
+
+    min_retries: int
+    forbidden_owners: tuple[str, ...]
+    min_tags: int
+    parse_time_budget_seconds: float
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A pool declared as code."""
+
+    name: str
+    slots: int
+    description: str
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """The parsed platform settings file."""
+
+    path: Path
+    dag_rules: DagRules
+    executors: tuple[str, ...]
+    pools: Mapping[str, PoolSpec]
+    variables: Mapping[str, Any]
+    connections: Mapping[str, Any]
+
+    @property
+    def pool_names(self) -> frozenset[str]:
+        """Names of the declared pools."""
+        return frozenset(self.pools)
+
+
+def settings_file_candidates() -> list[Path]:
+    """Return the places searched for the settings file, in order of precedence."""
+    candidates = []
+    if override := os.environ.get(SETTINGS_ENV_VAR):
+        return [Path(override)]
+    if airflow_home := os.environ.get("AIRFLOW_HOME"):
+        candidates.append(Path(airflow_home) / SETTINGS_RELATIVE_PATH)
+    candidates.append(Path(__file__).resolve().parents[2] / SETTINGS_RELATIVE_PATH)
+    return candidates
+
+
+def find_settings_file() -> Path:
+    """Return the settings file to use.
+
+    Raises:
+        PlatformSettingsError: No candidate exists (the message lists every place searched).
+    """
+    candidates = settings_file_candidates()
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    searched = ", ".join(str(candidate) for candidate in candidates)
+    raise PlatformSettingsError(f"platform settings file not found; searched: {searched}")
+
+
+def load_platform_settings(path: str | os.PathLike[str] | None = None) -> PlatformSettings:
+    """Load and validate the platform settings (cached per resolved path).
+
+    Args:
+        path: The settings file; by default the one :func:`find_settings_file` finds.
+
+    Raises:
+        PlatformSettingsError: The file is missing, is not YAML, or a key is missing or mistyped
+            (the message names the file and the key).
+    """
+    resolved = Path(path) if path is not None else find_settings_file()
+    return _load_cached(resolved.resolve())
+
+
+@functools.cache
+def _load_cached(path: Path) -> PlatformSettings:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PlatformSettingsError(f"{path}: cannot read platform settings: {error}") from error
+    except yaml.YAMLError as error:
+        raise PlatformSettingsError(f"{path}: invalid YAML: {error}") from error
+    return _parse(path, document)
+
+
+def _parse(path: Path, document: object) -> PlatformSettings:
+    root = _mapping(path, "<root>", document)
+    rules = _mapping(path, "dag_rules", root.get("dag_rules"))
+    dag_rules = DagRules(
+        min_retries=_integer(path, "dag_rules.min_retries", rules.get("min_retries")),
+        forbidden_owners=tuple(_strings(path, "dag_rules.forbidden_owners", rules.get("forbidden_owners"))),
+        min_tags=_integer(path, "dag_rules.min_tags", rules.get("min_tags")),
+        parse_time_budget_seconds=_positive_number(
+            path, "dag_rules.parse_time_budget_seconds", rules.get("parse_time_budget_seconds")
+        ),
+    )
+    executors = tuple(_strings(path, "executors", root.get("executors")))
+    if not executors:
+        raise PlatformSettingsError(f"{path}: key 'executors' must list at least one executor")
+    pools = {}
+    for name, spec in _mapping(path, "pools", root.get("pools")).items():
+        spec_map = _mapping(path, f"pools.{name}", spec)
+        pools[str(name)] = PoolSpec(
+            name=str(name),
+            slots=_integer(path, f"pools.{name}.slots", spec_map.get("slots")),
+            description=str(spec_map.get("description", "")),
+        )
+    return PlatformSettings(
+        path=path,
+        dag_rules=dag_rules,
+        executors=executors,
+        pools=pools,
+        variables=_mapping(path, "variables", root.get("variables", {})),
+        connections=_mapping(path, "connections", root.get("connections", {})),
+    )
+
+
+def _mapping(path: Path, key: str, value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PlatformSettingsError(f"{path}: key '{key}' must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def _strings(path: Path, key: str, value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise PlatformSettingsError(f"{path}: key '{key}' must be a list of non-empty strings")
+    return value
+
+
+def _integer(path: Path, key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PlatformSettingsError(f"{path}: key '{key}' must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _positive_number(path: Path, key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise PlatformSettingsError(f"{path}: key '{key}' must be a positive number, got {value!r}")
+    return float(value)
