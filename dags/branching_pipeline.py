@@ -16,11 +16,10 @@ Ported from the Airflow 2.8 guide's `BranchPythonOperator` example to `@task.bra
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Asset, Label, Param, TriggerRule, dag, task
+from airflow_platform.dag_defaults import default_args
 
 SALES_DAILY = Asset(name="sales_daily")
 LARGE_BATCH_ROWS = 1000
@@ -28,21 +27,7 @@ CHUNK_ROWS = 250
 FORCED_SIZES = {"empty": 0, "small": 120, "large": 2600}
 
 
-def alert_on_failure(context):
-    """Send the platform's Slack alert for a failed task (the notifier is imported only on failure)."""
-    from airflow_platform.notifiers import slack_notifier
-
-    slack_notifier()(context)
-
-
-DEFAULT_ARGS = {
-    "owner": "data-platform",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=10),
-    "on_failure_callback": [alert_on_failure],
-}
+DEFAULT_ARGS = default_args("data-platform")
 
 
 @dag(

@@ -16,28 +16,12 @@ Secrets never reach logs or XCom: tasks return host names and counts, not passwo
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import Connection, Variable, dag, task
+from airflow_platform.dag_defaults import default_args
 
-
-def alert_on_failure(context):
-    """Send the platform's Slack alert for a failed task (the notifier is imported only on failure)."""
-    from airflow_platform.notifiers import slack_notifier
-
-    slack_notifier()(context)
-
-
-DEFAULT_ARGS = {
-    "owner": "data-platform",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=10),
-    "on_failure_callback": [alert_on_failure],
-}
+DEFAULT_ARGS = default_args("data-platform")
 
 
 @dag(

@@ -27,26 +27,16 @@ import airflow.providers.slack.notifications.slack_webhook
 import airflow.providers.smtp.notifications.smtp  # noqa: F401
 import pendulum
 from airflow.sdk import DeadlineAlert, DeadlineReference, Param, dag, task
+from airflow_platform.dag_defaults import default_args
 from airflow_platform.notifiers import deadline_callback, email_notifier, pagerduty_notifier, slack_notifier
 
 ONCALL_EMAIL = "data-platform-oncall@example.com"
 REGIONS = ["emea", "amer", "apac"]
 
 
-def alert_on_failure(context):
-    """Send the platform's Slack alert for a failed task."""
-    slack_notifier()(context)
-
-
-DEFAULT_ARGS = {
-    "owner": "data-platform",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=5),
-    "execution_timeout": timedelta(minutes=10),
-    "on_failure_callback": [alert_on_failure],
-}
+DEFAULT_ARGS = default_args(
+    "data-platform", max_retry_delay=timedelta(minutes=5), execution_timeout=timedelta(minutes=10)
+)
 
 
 @dag(

@@ -38,6 +38,7 @@ from datetime import timedelta
 import airflow.providers.cncf.kubernetes.pod_generator  # noqa: F401
 import pendulum
 from airflow.sdk import TriggerRule, Variable, dag, get_current_context, task, task_group
+from airflow_platform.dag_defaults import default_args
 from airflow_platform.operators.mlflow import (
     MLflowLoadModelOperator,
     MLflowLogMetricsOperator,
@@ -61,13 +62,6 @@ TEST_SHARE = 0.2
 TRAINING_EXECUTOR = os.environ.get("PLATFORM_TRAINING_EXECUTOR", "KubernetesExecutor")
 TRAIN_RUN_ID = "{{ ti.xcom_pull(task_ids='train.train_model')['run_id'] }}"
 REGISTERED_VERSION = "{{ ti.xcom_pull(task_ids='deploy.register_model')['version'] }}"
-
-
-def alert_on_failure(context):
-    """Send the platform's Slack alert for a failed task (the notifier is imported only on failure)."""
-    from airflow_platform.notifiers import slack_notifier
-
-    slack_notifier()(context)
 
 
 def gpu_pod_override() -> dict:
@@ -135,14 +129,9 @@ def _matrix(rows: list[dict]):
     return np.column_stack([features, np.ones(len(rows))]), labels
 
 
-DEFAULT_ARGS = {
-    "owner": "ml-platform",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=15),
-    "on_failure_callback": [alert_on_failure],
-}
+DEFAULT_ARGS = default_args(
+    "ml-platform", retry_delay=timedelta(minutes=1), max_retry_delay=timedelta(minutes=15)
+)
 
 
 @dag(

@@ -19,7 +19,6 @@ Ported from the Airflow 2.8 guide: the static loops over endpoints and partition
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 
 # Top-level `airflow.*` imports are pre-imported once by the dag-processor's parent process
 # ([dag_processor] parsing_pre_import_modules) and inherited by every parse. The provider's pod_generator
@@ -28,6 +27,7 @@ from datetime import timedelta
 import airflow.providers.cncf.kubernetes.pod_generator  # noqa: F401
 import pendulum
 from airflow.sdk import WeightRule, dag, task
+from airflow_platform.dag_defaults import default_args
 from kubernetes.client import models as k8s
 
 PARTNER_ENDPOINTS = ["rates/eur", "rates/usd", "rates/jpy"]
@@ -37,25 +37,7 @@ PARTITIONS = ["2026-q1", "2026-q2", "2026-q3", "2026-q4"]
 TRAINING_EXECUTOR = os.environ.get("PLATFORM_TRAINING_EXECUTOR", "KubernetesExecutor")
 
 
-def alert_on_failure(context):
-    """Send the platform's Slack alert for a failed task.
-
-    The notifier package (and the Slack SDK behind it) is imported only when a task fails, so parsing this
-    file stays cheap.
-    """
-    from airflow_platform.notifiers import slack_notifier
-
-    slack_notifier()(context)
-
-
-DEFAULT_ARGS = {
-    "owner": "ml-platform",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=10),
-    "on_failure_callback": [alert_on_failure],
-}
+DEFAULT_ARGS = default_args("ml-platform")
 
 
 def gpu_pod_override() -> dict:

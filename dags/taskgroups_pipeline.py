@@ -14,10 +14,9 @@ Ported from the Airflow 2.8 guide's TaskGroup example: the per-source loop becam
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import Asset, dag, task, task_group
+from airflow_platform.dag_defaults import default_args
 
 SOURCES = ["orders", "payments", "refunds"]
 ROWS_PER_SOURCE = 40
@@ -25,25 +24,7 @@ ROWS_PER_SOURCE = 40
 SALES_DAILY = Asset(name="sales_daily")
 
 
-def alert_on_failure(context):
-    """Send the platform's Slack alert for a failed task.
-
-    The notifier package (and the Slack SDK behind it) is imported only when a task fails, so parsing this
-    file stays cheap.
-    """
-    from airflow_platform.notifiers import slack_notifier
-
-    slack_notifier()(context)
-
-
-DEFAULT_ARGS = {
-    "owner": "data-platform",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=10),
-    "on_failure_callback": [alert_on_failure],
-}
+DEFAULT_ARGS = default_args("data-platform")
 
 
 @dag(

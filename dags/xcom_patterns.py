@@ -18,32 +18,12 @@ Only small, JSON-serialisable values go through XCom; datasets belong in object 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
+from airflow_platform.dag_defaults import default_args
 
-
-def alert_on_failure(context):
-    """Send the platform's Slack alert for a failed task.
-
-    The notifier package (and the Slack SDK behind it) is imported only when a task fails, so parsing this
-    file stays cheap.
-    """
-    from airflow_platform.notifiers import slack_notifier
-
-    slack_notifier()(context)
-
-
-DEFAULT_ARGS = {
-    "owner": "data-platform",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=10),
-    "on_failure_callback": [alert_on_failure],
-}
+DEFAULT_ARGS = default_args("data-platform")
 
 
 @dag(

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pendulum
 import yaml
 from airflow.sdk import DAG, task
+from airflow_platform.dag_defaults import default_args
 from croniter import croniter
 
 CONFIG_PATH = Path(__file__).with_name("dag_configs.yaml")
@@ -159,13 +159,6 @@ def load_dag_configs(path: Path) -> list[DagSpec]:
     return specs
 
 
-def alert_on_failure(context):
-    """Send the platform's Slack alert for a failed task (the notifier is imported only on failure)."""
-    from airflow_platform.notifiers import slack_notifier
-
-    slack_notifier()(context)
-
-
 @task
 def extract_table(table: str, run_id: str | None = None) -> dict:
     """Extract one table: a deterministic row count stands in for the copied rows."""
@@ -212,15 +205,7 @@ def build_dag(spec: DagSpec) -> DAG:
         catchup=False,
         tags=list(spec.tags),
         doc_md=__doc__,
-        default_args={
-            "owner": spec.owner,
-            "retries": spec.retries,
-            "retry_delay": timedelta(seconds=30),
-            "retry_exponential_backoff": 2.0,
-            "max_retry_delay": timedelta(minutes=10),
-            "pool": spec.pool,
-            "on_failure_callback": [alert_on_failure],
-        },
+        default_args=default_args(spec.owner, retries=spec.retries, pool=spec.pool),
     ) as generated:
         extracts = extract_table.expand(table=list(spec.tables))
         write_manifest(
