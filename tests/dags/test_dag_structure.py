@@ -48,15 +48,13 @@ def _fill_dag_bag():
 
 @pytest.fixture(scope="session")
 def dag_bag():
-    """All DAGs of dags/, parsed once, with the training executor left at its production default."""
+    """All DAGs of dags/, parsed once."""
     from airflow.utils.file import iter_airflow_imports
 
     for path in _dag_files():
         for module in iter_airflow_imports(str(path)):
             importlib.import_module(module)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("PLATFORM_TRAINING_EXECUTOR", raising=False)
-        return _fill_dag_bag()
+    return _fill_dag_bag()
 
 
 @pytest.fixture(scope="session")
@@ -373,12 +371,3 @@ def test_enterprise_ml_pipeline_flow(dag_bag):
     _assert_gpu_pod(pipeline.get_task("train.train_model"))
     others = [t for t in pipeline.tasks if t.task_id != "train.train_model"]
     assert all(t.executor is None for t in others), "only training leaves the Celery executor"
-
-
-def test_training_executor_override_is_read_from_the_environment(dag_bag):
-    """A cluster-less environment can move training to Celery; the default stays KubernetesExecutor."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PLATFORM_TRAINING_EXECUTOR", "CeleryExecutor")
-        bag = _fill_dag_bag()
-    assert bag.dags["enterprise_ml_pipeline"].get_task("train.train_model").executor == "CeleryExecutor"
-    assert bag.dags["pools_priorities"].get_task("train_model").executor == "CeleryExecutor"
