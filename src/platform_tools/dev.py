@@ -1,0 +1,122 @@
+"""``platform-dev``: a local Airflow 3 with the repository's DAGs and plugins, like ``astro dev start``.
+
+Starts, natively from the project environment, the same processes as production (api-server,
+scheduler, dag-processor, triggerer, Celery worker) on a local PostgreSQL and Redis (started here, or
+the servers ``PLATFORM_POSTGRES_URL`` / ``PLATFORM_REDIS_URL`` name), applies the platform settings
+(``config/platform.yaml``: pools, variables, the warehouse connection), creates an admin user with a
+generated password, prints it once, and serves the UI on ``http://localhost:8080`` until Ctrl-C.
+
+Differences from production, because a laptop has no cluster: tasks pinned to ``KubernetesExecutor``
+run on the Celery worker (see :mod:`platform_tools.services.airflow_routing`), and connections to
+external services other than the warehouse are left for the developer to add. New DAGs start paused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+from platform_tools.services.airflow import (
+    ADMIN_USERNAME,
+    AirflowOptions,
+    AirflowPlatform,
+    ExternalServices,
+    remove_home,
+    start_airflow,
+)
+from platform_tools.services.base import ServiceError, port_open
+from platform_tools.services.postgres import PostgresService, start_postgres
+from platform_tools.services.redis import RedisService, start_redis
+
+WAREHOUSE_DATABASE = "warehouse"
+WATCH_INTERVAL = 2.0
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="platform-dev", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8080, help="the UI and API port (default: 8080)")
+    parser.add_argument(
+        "--unpause-all", action="store_true", help="start every DAG unpaused (default: new DAGs are paused)"
+    )
+    return parser.parse_args(argv)
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _print(message: str) -> None:
+    print(message, flush=True)
+
+
+def _watch(platform: AirflowPlatform) -> None:
+    """Block until Ctrl-C, reporting any component that exits."""
+    reported: set[str] = set()
+    while True:
+        time.sleep(WATCH_INTERVAL)
+        for name, process in platform.processes.items():
+            if not process.running() and name not in reported:
+                reported.add(name)
+                _print(f"!! {name} exited; its log: {process.log_path}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start everything, print how to log in, serve until interrupted, stop everything."""
+    if port_open("127.0.0.1", args.port):
+        _print(f"port {args.port} is in use; pass --port")
+        return 2
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    postgres: PostgresService | None = None
+    redis: RedisService | None = None
+    platform: AirflowPlatform | None = None
+    started = time.monotonic()
+    try:
+        _print("starting PostgreSQL and Redis ...")
+        postgres = start_postgres()
+        redis = start_redis()
+        postgres.create_database(WAREHOUSE_DATABASE)
+        _print("starting Airflow (db migrate, api-server, scheduler, dag-processor, triggerer, worker) ...")
+        platform = start_airflow(
+            postgres,
+            redis,
+            ExternalServices(warehouse=postgres, warehouse_database=WAREHOUSE_DATABASE),
+            AirflowOptions(
+                api_port=args.port, use_job_schedule=True, paused_at_creation=not args.unpause_all
+            ),
+        )
+        admin = platform.users["Admin"]
+        _print(
+            f"\nAirflow is up in {time.monotonic() - started:.0f}s: http://localhost:{args.port}\n"
+            f"  user:     {ADMIN_USERNAME}\n"
+            f"  password: {admin.password}   (generated; shown only now)\n"
+            f"  logs:     {platform.home / 'process-logs'}\n"
+            "Ctrl-C stops everything.\n"
+        )
+        _watch(platform)
+    except KeyboardInterrupt:
+        _print("\nstopping ...")
+    except ServiceError as error:
+        _print(f"failed to start: {error}")
+        return 1
+    finally:
+        for service in (platform, redis, postgres):
+            if service is not None:
+                service.stop()
+    if platform is not None:
+        remove_home(platform)
+    _print("stopped.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``platform-dev`` console script."""
+    return run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The end-to-end tier: one real Airflow 3.3 for the whole session, driven through its REST API.
+
+``airflow_platform`` starts, from the project environment, ``airflow db migrate`` and then the
+api-server, scheduler, dag-processor, triggerer and a Celery worker as separate processes, on the
+session's PostgreSQL (metadata database and Celery result backend) and Redis (broker), with the FAB
+auth manager (``helm/webserver_config.py``) and one user per role. The platform's pools, variables and
+connections come from ``config/platform.yaml``; the connections point at the session's MLflow server,
+S3 (moto), PostgreSQL (as the warehouse), SMTP receiver and webhook receiver (Slack, PagerDuty and the
+partner API).
+
+The one difference from production, on purpose: no Kubernetes cluster can be reached here, so the
+executor list is ``CeleryExecutor,KubernetesExecutor:<a CeleryExecutor subclass>`` - the executor alias
+``KubernetesExecutor`` (see ``platform_tools.services.airflow_routing``) runs the tasks pinned to the
+KubernetesExecutor on the Celery worker. DAG files and serialized tasks still say ``KubernetesExecutor``.
+
+A failing test gets the log tail of every Airflow process attached to its report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from platform_tools.services.airflow import (
+    AirflowOptions,
+    AirflowPlatform,
+    ExternalServices,
+    LoadedDags,
+    remove_home,
+    start_airflow,
+    wait_for_repository_dags,
+)
+from platform_tools.services.mlflow import MlflowService
+from platform_tools.services.postgres import PostgresService
+from platform_tools.services.receivers import SmtpReceiver, WebhookReceiver
+from platform_tools.services.redis import RedisService
+from platform_tools.services.s3 import S3Service
+
+E2E_DAGS = Path(__file__).parent / "dags"
+ENTERPRISE_DAG = "enterprise_ml_pipeline"
+WAREHOUSE_DATABASE = "warehouse"
+_RUNNING: list[AirflowPlatform] = []
+TIMINGS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="session")
+def airflow_platform(
+    postgres: PostgresService,
+    redis_service: RedisService,
+    s3: S3Service,
+    mlflow_server: MlflowService,
+    smtp_server: SmtpReceiver,
+    webhook_receiver: WebhookReceiver,
+) -> Iterator[AirflowPlatform]:
+    """A running Airflow deployment with the repository's DAGs plus ``tests/e2e/dags``."""
+    started = time.monotonic()
+    postgres.create_database(WAREHOUSE_DATABASE)
+    services = ExternalServices(
+        mlflow_uri=mlflow_server.tracking_uri,
+        s3=s3,
+        warehouse=postgres,
+        warehouse_database=WAREHOUSE_DATABASE,
+        webhook_url=webhook_receiver.url,
+        smtp_host=smtp_server.host,
+        smtp_port=smtp_server.port,
+        partner_api_url=f"{webhook_receiver.url}/partner",
+        variable_overrides={"data_lake_bucket": s3.bucket, "environment": "e2e"},
+    )
+    platform = start_airflow(
+        postgres,
+        redis_service,
+        services,
+        AirflowOptions(dag_folders=(E2E_DAGS,)),
+    )
+    TIMINGS.update({f"airflow_{key}": value for key, value in platform.timings.items()})
+    TIMINGS["fixture_to_all_ready_s"] = time.monotonic() - started
+    _RUNNING.append(platform)
+    yield platform
+    _RUNNING.remove(platform)
+    platform.stop()
+    remove_home(platform)
+
+
+@pytest.fixture(scope="session")
+def loaded_dags(airflow_platform: AirflowPlatform) -> LoadedDags:
+    """The DAGs of ``dags/`` the dag-processor serialized, and its import errors."""
+    return wait_for_repository_dags(airflow_platform)
+
+
+@pytest.fixture(scope="session")
+def platform_runs(airflow_platform: AirflowPlatform, loaded_dags: LoadedDags) -> dict[str, str]:
+    """Trigger every loaded platform DAG once, the enterprise pipeline first; return the run ids.
+
+    Session-scoped and requested by the first tests, so the runs proceed while other tests wait.
+    """
+    dag_ids = sorted(loaded_dags.expected & loaded_dags.loaded, key=lambda dag_id: dag_id != ENTERPRISE_DAG)
+    return {dag_id: airflow_platform.trigger(dag_id) for dag_id in dag_ids}
+
+
+@pytest.fixture(scope="session")
+def e2e_timings() -> dict[str, float]:
+    """Seconds measured by the tests, printed at the end of the session."""
+    return TIMINGS
+
+
+@pytest.fixture(scope="module")
+def stop_e2e_airflow() -> None:
+    """Stop the session's Airflow if it runs (frees the CPU for a test that starts its own Airflow)."""
+    for platform in _RUNNING:
+        platform.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Attach every Airflow process's log tail to a failing test's report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _RUNNING:
+        report.sections.append(("Airflow process logs (tails)", _RUNNING[-1].log_tails()))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the scheduler fault test and the dev-command test last (they disturb or load the machine)."""
+    last = ("test_scheduler_fault", "test_dev_command")
+
+    def rank(item: pytest.Item) -> int:
+        name = Path(str(item.fspath)).stem
+        return last.index(name) + 1 if name in last else 0
+
+    items.sort(key=rank)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the end-to-end timings (fixture start to api-server, to DAG runs finishing)."""
+    if TIMINGS:
+        terminalreporter.section("e2e timings (seconds)")
+        for key, value in sorted(TIMINGS.items()):
+            terminalreporter.write_line(f"{key}: {value:.1f}")
