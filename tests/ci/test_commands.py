@@ -75,3 +75,11 @@ def test_dag_check_is_a_declared_console_script_with_the_report_options(repo: Pa
     for option in ("--junit-xml", "--json"):
         assert option in command.argv
         assert option in completed.stdout, f"dag-check --help does not offer {option}"
+
+
+def test_dag_check_command_runs_natively_and_passes(repo: Path) -> None:
+    (command,) = commands_for("dag_check")
+    completed = run(command.argv, repo)
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
+    for report in command.reports:
+        assert (repo / report).stat().st_size > 0, f"{report} was not written"

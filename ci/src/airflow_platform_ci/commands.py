@@ -2,8 +2,10 @@
 
 A Dagger function never runs a command the native test suite does not run too. ``tests/ci`` reads this
 table and checks every entry: the cheap linters run natively there and must pass; the heavy tiers
-(DAG gate, unit, integration) are run natively by the suite itself, so the tests check that their
-programs, paths and options are the ones the suite uses. The Helm commands are built per call by
+(unit, integration) are run natively by the suite itself, so the tests check that their programs,
+paths and options are the ones the suite uses; the DAG gate runs natively in ``tests/ci`` as it is
+written here. ``--serialize`` makes the gate store every DAG as the dag-processor does, which catches
+operators the dag-processor would reject. The Helm commands are built per call by
 :mod:`airflow_platform_ci.helm` (they depend on the environment and the image) and unit-tested there.
 
 Pure data: no Dagger import.
@@ -60,7 +62,17 @@ COMMANDS: Final = (
     ProjectCommand(
         "dag-check",
         "dag_check",
-        ("uv", "run", "dag-check", "dags/", "--junit-xml", DAG_CHECK_JUNIT, "--json", DAG_CHECK_JSON),
+        (
+            "uv",
+            "run",
+            "dag-check",
+            "dags/",
+            "--serialize",
+            "--junit-xml",
+            DAG_CHECK_JUNIT,
+            "--json",
+            DAG_CHECK_JSON,
+        ),
         reports=(DAG_CHECK_JUNIT, DAG_CHECK_JSON),
     ),
     ProjectCommand(
