@@ -329,3 +329,8 @@ def test_settings_program_turns_platform_yaml_into_cli_import_files(tmp_path: Pa
     assert set(variables) == set(PLATFORM["variables"])
     assert all(isinstance(v["value"], str) for v in variables.values())
     assert variables["environment"]["value"] == environment
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_sensors_defer_by_default(environment: str) -> None:
+    assert _dig(merged(environment), "config.operators.default_deferrable") == "True"
