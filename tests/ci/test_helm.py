@@ -1,5 +1,7 @@
 """Deploy validation and Helm command lines, decided before any cluster contact."""
 
+from pathlib import Path
+
 import pytest
 from airflow_platform_ci import helm
 from airflow_platform_ci.pins import CHART_NAME, CHART_REPO, CHART_VERSION
@@ -95,7 +97,9 @@ def test_prod_upgrade_argv() -> None:
         "images.airflow.repository=ghcr.io/acme/airflow",
         f"images.airflow.digest={DIGEST}",
         "images.airflow.tag=1.2.3",
+        f"config.kubernetes_executor.worker_container_tag=1.2.3@{DIGEST}",
     ]
+    assert options(argv, "--set-file") == ["apiServer.apiServerConfig=helm/webserver_config.py"]
     assert option(argv, "--namespace") == "airflow"
     assert "--create-namespace" in argv
     assert (option(argv, "--timeout"), option(argv, "--history-max")) == ("15m", "5")
@@ -182,3 +186,20 @@ def test_manifest_diff() -> None:
     assert "-a: 1" in diff
     assert "+a: 2" in diff
     assert "airflow (deployed)" in diff
+
+
+def test_task_pods_are_pinned_to_the_digest_without_a_tag() -> None:
+    plan = helm.plan_deploy(env="prod", image=f"ghcr.io/acme/airflow@{DIGEST}", existing=ALL_VALUES)
+    argv = helm.upgrade_argv(plan, helm_version="3.19.0")
+    assert f"config.kubernetes_executor.worker_container_tag=pinned@{DIGEST}" in options(argv, "--set-string")
+    assert not any(value.startswith("images.airflow.tag=") for value in options(argv, "--set-string"))
+
+
+def test_a_tag_only_image_leaves_the_task_pod_tag_to_the_chart() -> None:
+    plan = helm.plan_deploy(env="dev", image="ghcr.io/acme/airflow:1.2.3", existing=ALL_VALUES)
+    values = options(helm.upgrade_argv(plan, helm_version="3.19.0"), "--set-string")
+    assert not any(value.startswith("config.kubernetes_executor.") for value in values)
+
+
+def test_the_auth_config_file_exists(repo: Path) -> None:
+    assert (repo / helm.API_SERVER_CONFIG).is_file()

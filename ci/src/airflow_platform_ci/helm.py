@@ -18,6 +18,10 @@ DIGEST_REQUIRED: Final = frozenset({"prod"})
 """Environments that only accept an image by digest: a tag can be moved, a digest cannot."""
 
 BASE_VALUES: Final = "helm/values.yaml"
+API_SERVER_CONFIG: Final = "helm/webserver_config.py"
+"""The FAB auth configuration, mounted by the chart from ``apiServer.apiServerConfig``."""
+DIGEST_ONLY_TAG: Final = "pinned"
+"""Tag written before ``@digest`` where a setting only takes ``repository:tag`` and none was given."""
 DEFAULT_RELEASE: Final = "airflow"
 DEFAULT_TIMEOUT: Final = "10m"
 DEFAULT_HISTORY_MAX: Final = 10
@@ -191,11 +195,17 @@ def _chart_and_values(plan: DeployPlan) -> list[str]:
     argv = [CHART_NAME, "--repo", CHART_REPO, "--version", CHART_VERSION, "--namespace", plan.namespace]
     for path in plan.values:
         argv += ["--values", path]
+    argv += ["--set-file", f"apiServer.apiServerConfig={API_SERVER_CONFIG}"]
     argv += ["--set-string", f"images.airflow.repository={plan.image.repository}"]
     if plan.image.digest:
         argv += ["--set-string", f"images.airflow.digest={plan.image.digest}"]
     if plan.image.tag:
         argv += ["--set-string", f"images.airflow.tag={plan.image.tag}"]
+    if plan.image.digest:
+        # KubernetesExecutor task pods get their image from [kubernetes_executor] worker_container_tag,
+        # joined as repository:tag without a digest; "tag@digest" pins them to the digest too.
+        pinned_tag = f"{plan.image.tag or DIGEST_ONLY_TAG}@{plan.image.digest}"
+        argv += ["--set-string", f"config.kubernetes_executor.worker_container_tag={pinned_tag}"]
     return argv
 
 
