@@ -44,9 +44,9 @@ from airflow_platform.operators.mlflow import (
     MLflowModelTransitionOperator,
     MLflowRegisterModelOperator,
 )
+from airflow_platform.pod_overrides import gpu_pod_override
 from airflow_platform.sensors.data_quality import DataQualitySensor
 from airflow_platform.sensors.mlflow import ModelPerformanceSensor
-from kubernetes.client import models as k8s
 
 EXPERIMENT = "enterprise-churn"
 MODEL_NAME = "enterprise_churn_classifier"
@@ -61,27 +61,6 @@ TEST_SHARE = 0.2
 TRAINING_EXECUTOR = "KubernetesExecutor"
 TRAIN_RUN_ID = "{{ ti.xcom_pull(task_ids='train.train_model')['run_id'] }}"
 REGISTERED_VERSION = "{{ ti.xcom_pull(task_ids='deploy.register_model')['version'] }}"
-
-
-def gpu_pod_override() -> dict:
-    """Return the executor_config that runs a task in a pod on a GPU node."""
-    return {
-        "pod_override": k8s.V1Pod(
-            spec=k8s.V1PodSpec(
-                containers=[
-                    k8s.V1Container(
-                        name="base",
-                        resources=k8s.V1ResourceRequirements(
-                            requests={"cpu": "2", "memory": "4Gi", "nvidia.com/gpu": "1"},
-                            limits={"memory": "8Gi", "nvidia.com/gpu": "1"},
-                        ),
-                    )
-                ],
-                node_selector={"nvidia.com/gpu.present": "true"},
-                tolerations=[k8s.V1Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")],
-            )
-        )
-    }
 
 
 def _run_key(run_id: str | None) -> str:
@@ -241,7 +220,7 @@ def enterprise_ml_pipeline():
         @task(
             pool="gpu_pool",
             executor=TRAINING_EXECUTOR,
-            executor_config=gpu_pod_override(),
+            executor_config=gpu_pod_override(cpu="2", memory="4Gi", memory_limit="8Gi"),
             execution_timeout=timedelta(hours=1),
         )
         def train_model(dataset: dict, run_id: str | None = None) -> dict:

@@ -26,7 +26,7 @@ import airflow.providers.cncf.kubernetes.pod_generator  # noqa: F401
 import pendulum
 from airflow.sdk import WeightRule, dag, task
 from airflow_platform.dag_defaults import default_args
-from kubernetes.client import models as k8s
+from airflow_platform.pod_overrides import gpu_pod_override
 
 PARTNER_ENDPOINTS = ["rates/eur", "rates/usd", "rates/jpy"]
 PARTITIONS = ["2026-q1", "2026-q2", "2026-q3", "2026-q4"]
@@ -36,27 +36,6 @@ TRAINING_EXECUTOR = "KubernetesExecutor"
 
 
 DEFAULT_ARGS = default_args("ml-platform")
-
-
-def gpu_pod_override() -> dict:
-    """Return the executor_config that runs a task in a pod on a GPU node."""
-    return {
-        "pod_override": k8s.V1Pod(
-            spec=k8s.V1PodSpec(
-                containers=[
-                    k8s.V1Container(
-                        name="base",
-                        resources=k8s.V1ResourceRequirements(
-                            requests={"cpu": "1", "memory": "2Gi", "nvidia.com/gpu": "1"},
-                            limits={"memory": "4Gi", "nvidia.com/gpu": "1"},
-                        ),
-                    )
-                ],
-                node_selector={"nvidia.com/gpu.present": "true"},
-                tolerations=[k8s.V1Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")],
-            )
-        )
-    }
 
 
 @dag(
@@ -97,7 +76,7 @@ def pools_priorities():
         priority_weight=10,
         weight_rule=WeightRule.ABSOLUTE,
         executor=TRAINING_EXECUTOR,
-        executor_config=gpu_pod_override(),
+        executor_config=gpu_pod_override(cpu="1", memory="2Gi", memory_limit="4Gi"),
     )
     def train_model(partitions: list[list[list[float]]]) -> dict:
         """Fit y = slope * x + intercept by least squares over all partitions."""
