@@ -1,0 +1,1 @@
+"""Test and development support of the Airflow platform; never part of the shipped package."""
