@@ -25,7 +25,7 @@ from platform_tools.services.s3 import S3Service, start_s3
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-TIERS = ("unit", "dags", "integration", "e2e", "ci")
+TIERS = ("unit", "dags", "integration", "e2e", "ci", "chart")
 
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
 os.environ.update(
