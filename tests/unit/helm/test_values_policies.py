@@ -146,6 +146,16 @@ def test_no_default_admin_user_and_external_database(environment: str) -> None:
     assert values["pgbouncer"]["enabled"] is True
 
 
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_no_helm_hook_for_a_deploy_that_waits(environment: str) -> None:
+    values = merged(environment)
+    for job in ("migrateDatabaseJob", "createUserJob"):
+        assert values[job]["useHelmHooks"] is False, job
+        assert values[job]["applyCustomEnv"] is False, job
+    for name, config_map in values["extraConfigMaps"].items():
+        assert config_map["useHelmHooks"] is False, f"extraConfigMaps.{name} would be a pre-install hook"
+
+
 def test_dev_admin_password_is_read_from_a_secret() -> None:
     job = merged("dev")["createUserJob"]
     assert "${PLATFORM_ADMIN_PASSWORD}" in job["args"][-1]
@@ -301,7 +311,10 @@ def test_settings_job_migrates_then_imports_pools_and_variables() -> None:
     values = merged("prod")
     job = values["migrateDatabaseJob"]
     script = job["args"][-1]
-    assert job["enabled"] and job["useHelmHooks"], "runs as a post-install/post-upgrade hook"
+    assert job["enabled"]
+    # a plain Job of the release: the deploy waits (--wait), and a post-install hook would only
+    # start after the wait that the Deployments' wait-for-airflow-migrations init containers block
+    assert job["useHelmHooks"] is False and job["applyCustomEnv"] is False
     steps = ["airflow db migrate", "airflow pools import", "airflow variables import"]
     positions = [script.index(step) for step in steps]
     assert positions == sorted(positions)
