@@ -112,3 +112,8 @@ def test_notes_print_no_credentials_outside_dev(env: str, rendered) -> None:
     assert notes
     assert "password:" not in notes.lower()
 
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_notes_print_no_warning_that_does_not_apply(env: str, rendered) -> None:
+    notes = rendered(env).notes
+    assert "WARNING" not in notes, notes

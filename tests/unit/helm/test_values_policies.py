@@ -111,8 +111,29 @@ def test_secret_references_are_not_flagged() -> None:
             {"name": "PLATFORM_OIDC_CLIENT_SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}
         ],
         "pgbouncer": {"metricsExporterSidecar": {"statsSecretKey": "connection"}},
+        "createUserJob": {"defaultUser": {"password": "<from Secret airflow-dev-admin, key password>"}},
     }
     assert find_clear_text_secrets(references) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<from Secret airflow-dev-admin, key password> <generated>",
+        "<generated> <from Secret airflow-dev-admin, key password>",
+        "<from Secret <generated>>",
+    ],
+)
+def test_a_secret_pointer_with_anything_else_is_flagged(text: str) -> None:
+    password = text.replace("<generated>", secrets.token_hex(8))
+    values = {"createUserJob": {"defaultUser": {"password": password}}}
+    assert find_clear_text_secrets(values) == ["createUserJob.defaultUser.password"]
+
+
+def test_a_secret_pointer_names_a_referenced_secret() -> None:
+    pointer = "<from Secret airflow-dev-postgres, key postgres-password>"
+    values = {"data": {"metadataConnection": {"pass": pointer}}}
+    assert referenced_secret_names(values) == {"airflow-dev-postgres"}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
