@@ -217,6 +217,15 @@ def test_connections_of_platform_yaml_come_from_secrets(environment: str) -> Non
     assert values["config"]["logging"]["remote_base_log_folder"].endswith(f"/{environment}")
 
 
+def test_each_environment_has_its_own_data_lake_bucket_and_the_settings_job_imports_it() -> None:
+    buckets = {env: merged(env)["config"]["platform"]["data_lake_bucket"] for env in ENVIRONMENTS}
+    assert len(set(buckets.values())) == len(ENVIRONMENTS), buckets
+    assert "data_lake_bucket" in PLATFORM["variables"]
+    script = merged("prod")["migrateDatabaseJob"]["args"][-1]
+    for option in merged("prod")["config"]["platform"]:
+        assert f'"{option}=${option}"' in script, option
+
+
 def test_each_environment_tracks_its_own_branch_with_git_credentials_from_a_secret() -> None:
     branches = {}
     for environment in ENVIRONMENTS:
@@ -349,9 +358,11 @@ def test_settings_program_turns_platform_yaml_into_cli_import_files(tmp_path: Pa
     (home / "config" / "platform.yaml").write_text((REPO / "config" / "platform.yaml").read_text())
     out = tmp_path / "out"
     out.mkdir()
-    program = _settings_program(merged(environment))
+    values = merged(environment)
+    program = _settings_program(values)
+    bucket = values["config"]["platform"]["data_lake_bucket"]
     subprocess.run(
-        [sys.executable, "-c", program, str(out), environment],
+        [sys.executable, "-c", program, str(out), f"environment={environment}", f"data_lake_bucket={bucket}"],
         check=True,
         env={"AIRFLOW_HOME": str(home), "PATH": "/usr/bin:/bin"},
         timeout=30,
@@ -364,6 +375,7 @@ def test_settings_program_turns_platform_yaml_into_cli_import_files(tmp_path: Pa
     assert set(variables) == set(PLATFORM["variables"])
     assert all(isinstance(v["value"], str) for v in variables.values())
     assert variables["environment"]["value"] == environment
+    assert variables["data_lake_bucket"]["value"] == bucket
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
