@@ -16,12 +16,12 @@ from typing import TypeVar
 
 import pytest
 
-from platform_tools.services.base import MissingDependencyError
-from platform_tools.services.mlflow import MlflowService, start_mlflow
-from platform_tools.services.postgres import PostgresService, start_postgres
-from platform_tools.services.receivers import SmtpReceiver, WebhookReceiver
-from platform_tools.services.redis import RedisService, start_redis
-from platform_tools.services.s3 import S3Service, start_s3
+from platform_devkit.loopback.base import MissingDependencyError
+from platform_devkit.loopback.mlflow import MlflowService, start_mlflow
+from platform_devkit.loopback.postgres import PostgresService, start_postgres
+from platform_devkit.loopback.receivers import SmtpReceiver, WebhookReceiver
+from platform_devkit.loopback.redis import RedisService, start_redis
+from platform_devkit.loopback.s3 import S3Service, start_s3
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

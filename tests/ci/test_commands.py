@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from airflow_platform_ci.commands import COMMANDS, REPORTS_DIR, TEST_FUNCTIONS, WORKFLOW_FILES, commands_for
 
 

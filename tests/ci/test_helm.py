@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from airflow_platform_ci import helm
 from airflow_platform_ci.pins import CHART_NAME, CHART_REPO, CHART_VERSION
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from airflow_platform_ci import AirflowPlatform
 from airflow_platform_ci.deploy import e2e_values
 from airflow_platform_ci.image import BUILD_ARG_NAMES, DOCKERFILE

@@ -321,6 +321,7 @@ def test_branch_choice(dag_bag, rows, path):
 
 def test_enterprise_ml_pipeline_flow(dag_bag):
     from airflow.sdk import TriggerRule
+
     from airflow_platform.operators.mlflow import (
         MLflowLoadModelOperator,
         MLflowLogMetricsOperator,

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from platform_tools import pins
+from platform_devkit import image_pins as pins
 
 RUNTIME_PINS = {
     "apache-airflow": "3.3.2",

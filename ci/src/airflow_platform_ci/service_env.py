@@ -1,7 +1,7 @@
 """The environment contract between the pipeline's service containers and the test fixtures.
 
 The ``integration`` function starts each service as a container and passes its endpoint to the test
-container under these names. The native launchers in ``src/platform_tools/services/`` read the same
+container under these names. The native launchers in ``devkit/src/platform_devkit/loopback/`` read the same
 names: when one is set they use that endpoint instead of starting a local process. One contract for
 both runs; ``tests/ci/test_service_env.py`` checks that the launchers use these names.
 
@@ -12,7 +12,7 @@ both runs; ``tests/ci/test_service_env.py`` checks that the launchers use these 
 - ``PLATFORM_MLFLOW_TRACKING_URI``: ``http://mlflow:5000``
 
 The SMTP and webhook receivers are not containers: they run inside the test process in both worlds
-(``platform_tools.services.receivers``), because the tests read what arrived from them. OpenLDAP runs
+(``platform_devkit.loopback.receivers``), because the tests read what arrived from them. OpenLDAP runs
 as a local ``slapd`` process in the test container, as it does natively.
 
 Pure constants and helpers: no Dagger import.

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from platform_tools.helm_values import ENV_CHART_DIR, chart_dir, load_schema
+from platform_devkit.helm_values import ENV_CHART_DIR, chart_dir, load_schema
 
 
 @pytest.fixture(scope="session")

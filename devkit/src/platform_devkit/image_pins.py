@@ -4,7 +4,7 @@
 ``--no-deps``, so that file must list every runtime package at its locked version, one ``name==version``
 line each, for the image's interpreter (CPython 3.12 on Linux). Regenerate it with::
 
-    uv run python -m platform_tools.pins --write
+    uv run python -m platform_devkit.image_pins --write
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from platform_devkit.repository import REPO_ROOT
+
 REQUIREMENTS = REPO_ROOT / "image" / "requirements.txt"
 LOCK = REPO_ROOT / "uv.lock"
-REGENERATE = "uv run python -m platform_tools.pins --write"
+REGENERATE = "uv run python -m platform_devkit.image_pins --write"
 HEADER = (
     f"# Exported from uv.lock for the image (CPython 3.12, Linux); do not edit. Regenerate: {REGENERATE}\n"
 )

@@ -4,13 +4,13 @@
 environment variables (CeleryExecutor with the Redis broker and a PostgreSQL result backend, a fresh
 metadata database, the repository's ``dags/`` and ``plugins/``, the FAB auth manager reading
 ``helm/webserver_config.py``, generated secrets), runs ``airflow db migrate``, starts every component as
-its own :class:`~platform_tools.services.base.ManagedProcess` with its own log, waits until the
+its own :class:`~platform_devkit.loopback.base.ManagedProcess` with its own log, waits until the
 api-server answers and every component reports a heartbeat, then applies the platform settings
 (``config/platform.yaml``: pools, variables, connections pointing at the given services) through the
 REST API and creates one FAB user per role with a generated password.
 
 Tasks pinned to ``KubernetesExecutor`` run on Celery here (no cluster can be reached): see
-:mod:`platform_tools.services.airflow_routing`. The end-to-end tests and ``platform-dev`` share this
+:mod:`platform_devkit.loopback.airflow_routing`. The end-to-end tests and ``platform-dev`` share this
 module. Secrets (fernet key, API secret key, JWT secret, passwords) are generated, passed to the
 processes through their environment, and never printed.
 """
@@ -36,16 +36,16 @@ from typing import Any
 import httpx
 import yaml
 
-from platform_tools.services.base import ManagedProcess, ServiceError, free_port, log_tail
-from platform_tools.services.postgres import PostgresService
-from platform_tools.services.redis import RedisService
-from platform_tools.services.s3 import S3Service
+from platform_devkit.loopback.base import ManagedProcess, ServiceError, free_port, log_tail
+from platform_devkit.loopback.postgres import PostgresService
+from platform_devkit.loopback.redis import RedisService
+from platform_devkit.loopback.s3 import S3Service
+from platform_devkit.repository import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 PRODUCTION_EXECUTORS = "CeleryExecutor,KubernetesExecutor"
 # End-to-end only: the alias "KubernetesExecutor" names a Celery executor (see airflow_routing).
-ROUTING_EXECUTOR = "platform_tools.services.airflow_routing.KubernetesTasksOnCeleryExecutor"
+ROUTING_EXECUTOR = "platform_devkit.loopback.airflow_routing.KubernetesTasksOnCeleryExecutor"
 KUBERNETES_ON_CELERY_EXECUTORS = f"CeleryExecutor,KubernetesExecutor:{ROUTING_EXECUTOR}"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer", "celery-worker")
 """The long-running processes, in start order."""
