@@ -456,7 +456,7 @@ def platform_connections(services: ExternalServices, connection_ids: Iterable[st
     """
     bodies: dict[str, dict[str, Any]] = {}
     if services.mlflow_uri:
-        bodies["mlflow_default"] = {"conn_type": "http", "host": services.mlflow_uri}
+        bodies["mlflow_default"] = {"conn_type": "mlflow", "host": services.mlflow_uri}
     if services.s3 is not None:
         bodies["aws_default"] = {
             "conn_type": "aws",
