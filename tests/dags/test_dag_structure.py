@@ -33,6 +33,7 @@ EXPECTED_DAG_IDS = {
     "connections_variables",
     "branching_pipeline",
     "enterprise_ml_pipeline",
+    "platform_smoke",
 }
 
 

@@ -17,7 +17,6 @@ processes through their environment, and never printed.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -36,6 +35,7 @@ from typing import Any
 import httpx
 import yaml
 
+from platform_devkit import ephemeral_secrets
 from platform_devkit.loopback.base import ManagedProcess, ServiceError, free_port, log_tail
 from platform_devkit.loopback.postgres import PostgresService
 from platform_devkit.loopback.redis import RedisService
@@ -51,7 +51,7 @@ COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer", "celery-w
 """The long-running processes, in start order."""
 ROLES = ("Admin", "Op", "User", "Viewer")
 ML_ENGINEER_ROLE = "MLEngineer"
-ADMIN_USERNAME = "platform-admin"
+ADMIN_USERNAME = ephemeral_secrets.ADMIN_USERNAME
 CELERY_READY = re.compile(r"\S+@\S+ ready\.")
 MIGRATE_TIMEOUT = 600.0
 # What `airflow users create` does (airflow.providers.fab.auth_manager.cli_commands.user_command), with the
@@ -120,16 +120,6 @@ class AirflowOptions:
     paused_at_creation: bool = False
     role_users: bool = True
     extra_env: Mapping[str, str] = field(default_factory=dict)
-
-
-def generated_secrets() -> dict[str, str]:
-    """Return fresh secrets for one Airflow deployment, as Airflow configuration variables."""
-    fernet_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-    return {
-        "AIRFLOW__CORE__FERNET_KEY": fernet_key,
-        "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-    }
 
 
 def dag_bundles(dag_folders: Iterable[Path]) -> list[dict[str, Any]]:
@@ -596,6 +586,7 @@ def start_airflow(
     database = f"airflow_{secrets.token_hex(4)}"
     postgres.create_database(database)
     api_port = options.api_port or free_port()
+    material = ephemeral_secrets.generate()
     env = airflow_environment(
         home,
         metadata_url=postgres.url(database, driver="postgresql+psycopg2"),
@@ -603,7 +594,7 @@ def start_airflow(
         result_backend=postgres.url(database, driver="db+postgresql"),
         api_port=api_port,
         options=options,
-        secret_values=generated_secrets(),
+        secret_values=material.airflow_config(),
     )
     platform = AirflowPlatform(home, env, api_port, database)
     platform.started_monotonic = started
@@ -612,7 +603,7 @@ def start_airflow(
         platform.timings["db_migrate_s"] = time.monotonic() - started
         for name in COMPONENTS:
             platform.process(name).start()
-        admin = Credentials(ADMIN_USERNAME, secrets.token_urlsafe(18))
+        admin = Credentials(ADMIN_USERNAME, material.admin_password)
         platform.create_admin(admin)
         platform.wait_healthy(["api-server"])
         platform.timings["api_server_answering_s"] = time.monotonic() - started
