@@ -45,12 +45,13 @@ def test_plain_values_cover_exactly_the_plain_variables() -> None:
     assert not any("@" in value for value in values.values()), "a credential leaked into a plain variable"
 
 
-def test_derived_passwords_are_stable_per_seed_and_distinct_per_purpose() -> None:
-    first = service_env.derive_password("sha256:abc", "postgres")
-    assert first == service_env.derive_password("sha256:abc", "postgres")
-    assert first != service_env.derive_password("sha256:abd", "postgres")
-    assert first != service_env.derive_password("sha256:abc", "s3")
-    assert len(first) == 32
+def test_service_passwords_are_fresh_per_call() -> None:
+    pytest.importorskip("dagger")
+    from airflow_platform_ci import service_containers
+
+    source = Path(service_containers.__file__).read_text(encoding="utf-8")
+    assert "secrets.token_hex(16), secrets.token_hex(16)" in source
+    assert "derive_password" not in source
 
 
 def test_mlflow_server_environment_matches_the_native_one() -> None:

@@ -18,7 +18,6 @@ as a local ``slapd`` process in the test container, as it does natively.
 Pure constants and helpers: no Dagger import.
 """
 
-import hashlib
 from typing import Final
 
 POSTGRES_URL: Final = "PLATFORM_POSTGRES_URL"
@@ -34,16 +33,6 @@ SECRET_VARIABLES: Final = (POSTGRES_URL, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY)
 
 PLAIN_VARIABLES: Final = (REDIS_URL, S3_ENDPOINT_URL, S3_BUCKET, MLFLOW_TRACKING_URI)
 """Endpoints without credentials: passed with ``with_env_variable``."""
-
-
-def derive_password(seed: str, purpose: str) -> str:
-    """Derive a throw-away service password from ``seed`` (the source digest) and its purpose.
-
-    The service containers live only inside one Dagger session. Deriving their passwords from the
-    source digest (instead of drawing fresh random ones) keeps them stable for one source tree, so the
-    engine's cache lets ``reports`` reuse the test runs of ``test`` instead of repeating them.
-    """
-    return hashlib.sha256(f"{seed}\0{purpose}".encode()).hexdigest()[:32]
 
 
 S3_BUCKET_NAME: Final = "airflow-platform"
