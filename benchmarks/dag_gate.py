@@ -109,7 +109,6 @@ def measure(folder: Path, contender: str, jobs: int) -> dict[str, float | int]:
         return {"seconds": seconds, "dags": bag.size(), "import_seconds": import_seconds}
 
     from airflow_platform.platform_settings import load_platform_settings
-
     from platform_tools.dag_check.cli import discover
     from platform_tools.dag_check.runner import add_duplicate_dag_ids, run_checks, warm_up
 

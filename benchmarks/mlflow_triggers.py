@@ -8,7 +8,7 @@ and the REST requests per second the triggers sent.
     uv run python benchmarks/mlflow_triggers.py                       # starts PostgreSQL, S3, MLflow
     uv run python benchmarks/mlflow_triggers.py --tracking-uri http://127.0.0.1:5000
 
-Without ``--tracking-uri`` it starts the same services as the test fixtures (platform_tools.services).
+Without ``--tracking-uri`` it starts the same services as the test fixtures (platform_devkit.loopback).
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def start_services(stack: ExitStack) -> str:
-    from platform_tools.services.mlflow import start_mlflow
-    from platform_tools.services.postgres import start_postgres
-    from platform_tools.services.s3 import start_s3
+    from platform_devkit.loopback.mlflow import start_mlflow
+    from platform_devkit.loopback.postgres import start_postgres
+    from platform_devkit.loopback.s3 import start_s3
 
     postgres = start_postgres()
     stack.callback(postgres.stop)
@@ -78,6 +78,7 @@ def set_connection(tracking_uri: str) -> None:
 
 async def run_benchmark(args: argparse.Namespace, tracking_uri: str) -> dict:
     import httpx
+
     from airflow_platform.hooks.mlflow import MLflowAsyncRestClient
     from airflow_platform.triggers.mlflow import MLflowRunCompleteTrigger
 

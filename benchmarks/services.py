@@ -11,12 +11,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from platform_tools.services.ldap import start_ldap
-from platform_tools.services.mlflow import start_mlflow
-from platform_tools.services.postgres import start_postgres
-from platform_tools.services.receivers import SmtpReceiver, WebhookReceiver
-from platform_tools.services.redis import start_redis
-from platform_tools.services.s3 import start_s3
+from platform_devkit.loopback.ldap import start_ldap
+from platform_devkit.loopback.mlflow import start_mlflow
+from platform_devkit.loopback.postgres import start_postgres
+from platform_devkit.loopback.receivers import SmtpReceiver, WebhookReceiver
+from platform_devkit.loopback.redis import start_redis
+from platform_devkit.loopback.s3 import start_s3
 
 
 def timed(name: str, start: Callable[[], Any]) -> Any:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Asset, Label, Param, TriggerRule, dag, task
+
 from airflow_platform.dag_defaults import default_args
 
 SALES_DAILY = Asset(name="sales_daily")

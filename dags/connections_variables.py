@@ -19,6 +19,7 @@ from __future__ import annotations
 import pendulum
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import Connection, Variable, dag, task
+
 from airflow_platform.dag_defaults import default_args
 
 DEFAULT_ARGS = default_args("data-platform")

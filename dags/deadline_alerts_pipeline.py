@@ -27,6 +27,7 @@ import airflow.providers.slack.notifications.slack_webhook
 import airflow.providers.smtp.notifications.smtp  # noqa: F401
 import pendulum
 from airflow.sdk import DeadlineAlert, DeadlineReference, Param, dag, task
+
 from airflow_platform.dag_defaults import default_args
 from airflow_platform.notifiers import deadline_callback, email_notifier, pagerduty_notifier, slack_notifier
 

@@ -37,6 +37,7 @@ from datetime import timedelta
 import airflow.providers.cncf.kubernetes.pod_generator  # noqa: F401
 import pendulum
 from airflow.sdk import TriggerRule, Variable, dag, get_current_context, task, task_group
+
 from airflow_platform.dag_defaults import default_args
 from airflow_platform.operators.mlflow import (
     MLflowLoadModelOperator,
@@ -229,9 +230,10 @@ def enterprise_ml_pipeline():
 
             import mlflow.pyfunc
             import numpy as np
-            from airflow_platform.hooks.mlflow import MLflowHook
             from mlflow.models import ModelSignature
             from mlflow.types import ColSpec, Schema
+
+            from airflow_platform.hooks.mlflow import MLflowHook
 
             design, labels = _matrix(_read_csv(dataset["bucket"], dataset["train_key"]))
             weights, *_ = np.linalg.lstsq(design, labels, rcond=None)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import airflow.providers.cncf.kubernetes.pod_generator  # noqa: F401
 import pendulum
 from airflow.sdk import WeightRule, dag, task
+
 from airflow_platform.dag_defaults import default_args
 from airflow_platform.pod_overrides import gpu_pod_override
 

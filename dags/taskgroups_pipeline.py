@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Asset, dag, task, task_group
+
 from airflow_platform.dag_defaults import default_args
 
 SOURCES = ["orders", "payments", "refunds"]

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow.exceptions import AirflowClusterPolicyViolation
+
 from airflow_platform.platform_settings import PlatformSettings, load_platform_settings
 
 # Only the policy hooks are handed to Airflow: import_local_settings copies every other public name

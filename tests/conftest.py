@@ -16,16 +16,17 @@ from typing import TypeVar
 
 import pytest
 
-from platform_tools.services.base import MissingDependencyError
-from platform_tools.services.mlflow import MlflowService, start_mlflow
-from platform_tools.services.postgres import PostgresService, start_postgres
-from platform_tools.services.receivers import SmtpReceiver, WebhookReceiver
-from platform_tools.services.redis import RedisService, start_redis
-from platform_tools.services.s3 import S3Service, start_s3
+from platform_devkit.helm_values import ENV_CHART_DIR, chart_dir
+from platform_devkit.loopback.base import MissingDependencyError
+from platform_devkit.loopback.mlflow import MlflowService, start_mlflow
+from platform_devkit.loopback.postgres import PostgresService, start_postgres
+from platform_devkit.loopback.receivers import SmtpReceiver, WebhookReceiver
+from platform_devkit.loopback.redis import RedisService, start_redis
+from platform_devkit.loopback.s3 import S3Service, start_s3
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-TIERS = ("unit", "dags", "integration", "e2e", "ci", "chart")
+TIERS = ("unit", "dags", "integration", "e2e", "ci", "image", "chart")
 
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
 os.environ.update(
@@ -55,10 +56,29 @@ def start_or_skip(name: str, start: Callable[[], T]) -> T:
     try:
         return start()
     except MissingDependencyError as error:
-        message = f"{name} is unavailable: {error}"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        fail_in_ci_or_skip(f"{name} is unavailable: {error}")
+        raise
+
+
+def fail_in_ci_or_skip(message: str) -> None:
+    """Fail the test in CI, where everything must be there; skip it on a developer machine."""
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chart_data() -> Path:
+    """The official chart's data files (Chart.yaml, values.yaml, values.schema.json), read in place."""
+    directory = chart_dir()
+    if not (directory / "values.schema.json").is_file():
+        fail_in_ci_or_skip(
+            f"the chart's data files are not at {directory}: set {ENV_CHART_DIR} to a folder holding "
+            "Chart.yaml, values.yaml and values.schema.json of chart 1.21.0 (from the chart's archive, "
+            "https://airflow.apache.org/airflow-1.21.0.tgz), or place shared/airflow-chart beside the "
+            "repository"
+        )
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,9 @@ from typing import Any
 import pendulum
 import yaml
 from airflow.sdk import DAG, task
-from airflow_platform.dag_defaults import default_args
 from croniter import croniter
+
+from airflow_platform.dag_defaults import default_args
 
 CONFIG_PATH = Path(__file__).with_name("dag_configs.yaml")
 

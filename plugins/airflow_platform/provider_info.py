@@ -3,9 +3,10 @@
 With the entry point ``[project.entry-points.apache_airflow_provider] provider_info =
 "airflow_platform.provider_info:get_provider_info"`` in pyproject.toml, ``airflow providers list``
 shows the package. ``package-name`` must equal the distribution name (Airflow checks it).
-No ``connection-types``: the hooks use the ``http``/``postgres``/``aws`` types of existing providers.
-No ``plugins``: ``plugins/airflow_platform_plugin.py`` registers ``AirflowPlatformPlugin`` from the
-plugins folder; listing it here too would make Airflow report it as registered twice.
+The connection types ``mlflow`` and ``kubeflow_pipelines`` are declared with their form fields
+(``conn-fields``, ``ui-field-behaviour``), which Airflow reads without importing the hooks. No
+``plugins``: the ``airflow.plugins`` entry point registers ``AirflowPlatformPlugin``; listing it here
+too would make Airflow report it as registered twice.
 """
 
 from __future__ import annotations
@@ -17,6 +18,52 @@ PACKAGE = "airflow_platform"
 
 def _modules(kind: str, *names: str) -> list[str]:
     return [f"{PACKAGE}.{kind}.{name}" for name in names]
+
+
+CONNECTION_TYPES = [
+    {
+        "connection-type": "mlflow",
+        "hook-class-name": f"{PACKAGE}.hooks.mlflow.MLflowHook",
+        "hook-name": "MLflow",
+        "ui-field-behaviour": {
+            "hidden-fields": ["extra"],
+            "relabeling": {
+                "host": "Tracking server (URL or host)",
+                "schema": "Scheme or base path",
+                "login": "Username (basic auth)",
+                "password": "Token or password",
+            },
+            "placeholders": {
+                "host": "https://mlflow.example.com",
+                "schema": "https, or a base path such as mlflow",
+                "login": "empty for a bearer token",
+            },
+        },
+    },
+    {
+        "connection-type": "kubeflow_pipelines",
+        "hook-class-name": f"{PACKAGE}.hooks.kubeflow.KubeflowPipelinesHook",
+        "hook-name": "Kubeflow Pipelines",
+        "ui-field-behaviour": {
+            "hidden-fields": ["login", "extra"],
+            "relabeling": {"host": "API (URL or host)", "password": "Bearer token"},
+            "placeholders": {"host": "https://kubeflow.example.com/pipeline"},
+        },
+        "conn-fields": {
+            "namespace": {
+                "label": "Namespace",
+                "description": "The KFP namespace of a multi-user deployment.",
+                "schema": {"type": ["string", "null"]},
+            },
+            "verify_ssl": {
+                "label": "Verify TLS certificates",
+                "description": "Check the API server's certificate (default: true).",
+                "schema": {"type": ["boolean", "null"], "default": True},
+            },
+        },
+    },
+]
+"""The connection types this provider registers, with their form fields."""
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -31,6 +78,7 @@ def get_provider_info() -> dict[str, Any]:
         "name": "Airflow Platform",
         "description": "The platform's MLflow, Kubeflow Pipelines and Great Expectations integrations.",
         "integrations": [{"integration-name": name, "tags": ["software"]} for name in integrations],
+        "connection-types": CONNECTION_TYPES,
         "hooks": [
             {"integration-name": name, "python-modules": _modules("hooks", module)}
             for name, module in integrations.items()

@@ -3,11 +3,24 @@
 from pathlib import Path
 
 import pytest
+import yaml
+
 from airflow_platform_ci import helm
-from airflow_platform_ci.pins import CHART_NAME, CHART_REPO, CHART_VERSION
+from airflow_platform_ci.pins import CHART_IMAGES, CHART_NAME, CHART_REPO, CHART_VERSION, KUBERNETES_VERSION
 
 DIGEST = "sha256:" + "ab" * 32
-ALL_VALUES = {"helm/values.yaml", "helm/values-dev.yaml", "helm/values-staging.yaml", "helm/values-prod.yaml"}
+ALL_VALUES = {
+    "helm/values.yaml",
+    "helm/values-dev.yaml",
+    "helm/values-staging.yaml",
+    "helm/values-prod.yaml",
+    "helm/values-e2e.yaml",
+}
+PINNED = {key: f"{reference}@{DIGEST}" for key, reference in CHART_IMAGES.items()}
+
+
+def pinned_plan(**request) -> helm.DeployPlan:
+    return helm.pin_chart_images(helm.plan_deploy(existing=ALL_VALUES, **request), PINNED)
 
 
 def option(argv: list[str], name: str) -> str:
@@ -78,58 +91,104 @@ def test_tags_are_accepted_outside_prod(env: str) -> None:
     assert plan.namespace == f"airflow-{env}"
 
 
+def test_the_chart_is_named_as_its_chart_yaml_names_it(chart_data: Path) -> None:
+    chart = yaml.safe_load((chart_data / "Chart.yaml").read_text())
+    assert (CHART_NAME, CHART_VERSION) == (chart["name"], chart["version"]) == ("airflow", "1.21.0")
+
+
+def test_the_pinned_chart_images_are_the_charts_defaults(chart_data: Path) -> None:
+    images = yaml.safe_load((chart_data / "values.yaml").read_text())["images"]
+    assert {key: f"{images[key]['repository']}:{images[key]['tag']}" for key in CHART_IMAGES} == CHART_IMAGES
+
+
 def test_prod_upgrade_argv() -> None:
-    plan = helm.plan_deploy(
+    plan = pinned_plan(
         env="prod",
         image=f"ghcr.io/acme/airflow:1.2.3@{DIGEST}",
-        existing=ALL_VALUES,
         namespace="airflow",
         release="platform",
         timeout="15m",
         history_max=5,
     )
-    argv = helm.upgrade_argv(plan, helm_version="3.19.0")
+    argv = helm.upgrade_argv(plan)
     assert argv[:5] == ["helm", "upgrade", "--install", "platform", CHART_NAME]
     assert (option(argv, "--repo"), option(argv, "--version")) == (CHART_REPO, CHART_VERSION)
-    assert CHART_VERSION == "1.21.0"
     assert options(argv, "--values") == ["helm/values.yaml", "helm/values-prod.yaml"]
     assert options(argv, "--set-string") == [
         "images.airflow.repository=ghcr.io/acme/airflow",
         f"images.airflow.digest={DIGEST}",
         "images.airflow.tag=1.2.3",
         f"config.kubernetes_executor.worker_container_tag=1.2.3@{DIGEST}",
+        "images.pod_template.repository=ghcr.io/acme/airflow",
+        f"images.pod_template.tag=1.2.3@{DIGEST}",
+        "images.pgbouncer.repository=apache/airflow",
+        f"images.pgbouncer.tag=airflow-pgbouncer-2025.03.05-1.23.1@{DIGEST}",
+        "images.pgbouncerExporter.repository=apache/airflow",
+        f"images.pgbouncerExporter.tag=airflow-pgbouncer-exporter-2025.03.05-0.18.0@{DIGEST}",
+        "images.redis.repository=redis",
+        f"images.redis.tag=7.2-bookworm@{DIGEST}",
+        "images.statsd.repository=quay.io/prometheus/statsd-exporter",
+        f"images.statsd.tag=v0.29.0@{DIGEST}",
     ]
     assert options(argv, "--set-file") == ["apiServer.apiServerConfig=helm/webserver_config.py"]
     assert option(argv, "--namespace") == "airflow"
     assert "--create-namespace" in argv
     assert (option(argv, "--timeout"), option(argv, "--history-max")) == ("15m", "5")
-    assert "--wait" in argv
-    assert "--atomic" in argv
 
 
-def test_rollback_flag_follows_the_helm_major_version() -> None:
-    plan = helm.plan_deploy(env="dev", image=f"r/a@{DIGEST}", existing=ALL_VALUES)
-    assert "--atomic" in helm.upgrade_argv(plan, helm_version="3.19.0")
-    helm4 = helm.upgrade_argv(plan, helm_version="4.0.1")
-    assert "--rollback-on-failure" in helm4
-    assert "--atomic" not in helm4
+def test_upgrade_uses_helm_4_flags() -> None:
+    argv = helm.upgrade_argv(pinned_plan(env="dev", image=f"r/a@{DIGEST}"))
+    assert {"--wait=watcher", "--wait-for-jobs", "--rollback-on-failure", "--server-side=auto"} <= set(argv)
+    assert "--atomic" not in argv, "Helm 4 renamed --atomic to --rollback-on-failure"
+    assert "--wait" not in argv, "a bare --wait is Helm 3's boolean; Helm 4 takes a strategy"
+
+
+def test_prod_without_pinned_chart_images_is_refused() -> None:
+    plan = helm.plan_deploy(env="prod", image=f"r/a@{DIGEST}", existing=ALL_VALUES)
+    with pytest.raises(helm.DeployRefusedError, match=r"images\.pgbouncer, images\.pgbouncerExporter"):
+        helm.upgrade_argv(plan)
+
+
+@pytest.mark.parametrize(
+    ("resolved", "message"),
+    [
+        ({"redis": "redis:7.2-bookworm"}, r"images\.redis: 'redis:7.2-bookworm' is not pinned by digest"),
+        ({"flower": f"flower:1@{DIGEST}"}, r"images\.flower is not an image of chart airflow 1.21.0"),
+    ],
+)
+def test_chart_image_pins_are_digests_of_the_charts_images(resolved: dict[str, str], message: str) -> None:
+    plan = helm.plan_deploy(env="prod", image=f"r/a@{DIGEST}", existing=ALL_VALUES)
+    with pytest.raises(helm.DeployRefusedError, match=message):
+        helm.pin_chart_images(plan, resolved)
 
 
 def test_no_wait_means_no_rollback_on_failure() -> None:
     plan = helm.plan_deploy(env="dev", image="r/a:1", existing=ALL_VALUES, wait=False)
     argv = helm.upgrade_argv(plan)
-    assert "--wait" not in argv
-    assert "--atomic" not in argv
+    assert not [arg for arg in argv if arg.startswith("--wait")]
+    assert "--rollback-on-failure" not in argv
 
 
 def test_template_renders_the_same_chart_values_and_image_without_cluster_flags() -> None:
-    plan = helm.plan_deploy(env="staging", image=f"r/a@{DIGEST}", existing=ALL_VALUES)
+    plan = pinned_plan(env="staging", image=f"r/a@{DIGEST}")
     template = helm.template_argv(plan)
     assert template[:4] == ["helm", "template", "airflow", CHART_NAME]
     upgrade = helm.upgrade_argv(plan)
     assert options(template, "--values") == options(upgrade, "--values")
     assert options(template, "--set-string") == options(upgrade, "--set-string")
-    assert not {"--wait", "--atomic", "--create-namespace", "--install"} & set(template)
+    assert option(template, "--kube-version") == KUBERNETES_VERSION
+    assert not {"--wait=watcher", "--rollback-on-failure", "--create-namespace", "--install"} & set(template)
+
+
+def test_extra_values_come_after_the_overlay() -> None:
+    plan = helm.plan_deploy(env="dev", image="r/a:1", existing=ALL_VALUES, extra_values=(helm.E2E_VALUES,))
+    assert options(helm.upgrade_argv(plan), "--values") == [
+        "helm/values.yaml",
+        "helm/values-dev.yaml",
+        "helm/values-e2e.yaml",
+    ]
+    with pytest.raises(helm.DeployRefusedError, match=r"helm/values-qa\.yaml"):
+        helm.plan_deploy(env="dev", image="r/a:1", existing=ALL_VALUES, extra_values=("helm/values-qa.yaml",))
 
 
 @pytest.mark.parametrize(
@@ -155,7 +214,7 @@ def test_history_max_must_be_positive() -> None:
 
 def test_rollback_argv() -> None:
     assert helm.rollback_argv("airflow", "airflow-prod") == [
-        *("helm", "rollback", "airflow", "--namespace", "airflow-prod", "--wait"),
+        *("helm", "rollback", "airflow", "--namespace", "airflow-prod", "--wait=watcher", "--wait-for-jobs"),
         *("--timeout", "10m", "--history-max", "10"),
     ]
     assert helm.rollback_argv("airflow", "airflow-prod", 7, timeout="5m")[:4] == [
@@ -189,16 +248,18 @@ def test_manifest_diff() -> None:
 
 
 def test_task_pods_are_pinned_to_the_digest_without_a_tag() -> None:
-    plan = helm.plan_deploy(env="prod", image=f"ghcr.io/acme/airflow@{DIGEST}", existing=ALL_VALUES)
-    argv = helm.upgrade_argv(plan, helm_version="3.19.0")
-    assert f"config.kubernetes_executor.worker_container_tag=pinned@{DIGEST}" in options(argv, "--set-string")
-    assert not any(value.startswith("images.airflow.tag=") for value in options(argv, "--set-string"))
+    plan = pinned_plan(env="prod", image=f"ghcr.io/acme/airflow@{DIGEST}")
+    values = options(helm.upgrade_argv(plan), "--set-string")
+    assert f"config.kubernetes_executor.worker_container_tag=pinned@{DIGEST}" in values
+    assert f"images.pod_template.tag=pinned@{DIGEST}" in values
+    assert not any(value.startswith("images.airflow.tag=") for value in values)
 
 
 def test_a_tag_only_image_leaves_the_task_pod_tag_to_the_chart() -> None:
     plan = helm.plan_deploy(env="dev", image="ghcr.io/acme/airflow:1.2.3", existing=ALL_VALUES)
-    values = options(helm.upgrade_argv(plan, helm_version="3.19.0"), "--set-string")
-    assert not any(value.startswith("config.kubernetes_executor.") for value in values)
+    values = options(helm.upgrade_argv(plan), "--set-string")
+    pod_image_keys = ("config.kubernetes_executor.", "images.pod_template.")
+    assert not any(value.startswith(pod_image_keys) for value in values)
 
 
 def test_the_auth_config_file_exists(repo: Path) -> None:

@@ -4,17 +4,18 @@ import importlib
 from pathlib import Path
 
 import pytest
+
 from airflow_platform_ci import service_env
 
 
 @pytest.mark.parametrize(
     ("launcher", "attribute", "name"),
     [
-        ("platform_tools.services.postgres", "ENV_URL", service_env.POSTGRES_URL),
-        ("platform_tools.services.redis", "ENV_URL", service_env.REDIS_URL),
-        ("platform_tools.services.s3", "ENV_ENDPOINT", service_env.S3_ENDPOINT_URL),
-        ("platform_tools.services.s3", "ENV_BUCKET", service_env.S3_BUCKET),
-        ("platform_tools.services.mlflow", "ENV_TRACKING_URI", service_env.MLFLOW_TRACKING_URI),
+        ("platform_devkit.loopback.postgres", "ENV_URL", service_env.POSTGRES_URL),
+        ("platform_devkit.loopback.redis", "ENV_URL", service_env.REDIS_URL),
+        ("platform_devkit.loopback.s3", "ENV_ENDPOINT", service_env.S3_ENDPOINT_URL),
+        ("platform_devkit.loopback.s3", "ENV_BUCKET", service_env.S3_BUCKET),
+        ("platform_devkit.loopback.mlflow", "ENV_TRACKING_URI", service_env.MLFLOW_TRACKING_URI),
     ],
 )
 def test_native_launchers_read_the_same_names(launcher: str, attribute: str, name: str) -> None:
@@ -22,7 +23,7 @@ def test_native_launchers_read_the_same_names(launcher: str, attribute: str, nam
 
 
 def test_s3_launcher_reads_the_standard_aws_credential_names() -> None:
-    source = importlib.import_module("platform_tools.services.s3").__file__
+    source = importlib.import_module("platform_devkit.loopback.s3").__file__
     assert source is not None
     text = Path(source).read_text(encoding="utf-8")
     assert f'os.environ["{service_env.S3_ACCESS_KEY_ID}"]' in text
@@ -44,17 +45,17 @@ def test_plain_values_cover_exactly_the_plain_variables() -> None:
     assert not any("@" in value for value in values.values()), "a credential leaked into a plain variable"
 
 
-def test_derived_passwords_are_stable_per_seed_and_distinct_per_purpose() -> None:
-    first = service_env.derive_password("sha256:abc", "postgres")
-    assert first == service_env.derive_password("sha256:abc", "postgres")
-    assert first != service_env.derive_password("sha256:abd", "postgres")
-    assert first != service_env.derive_password("sha256:abc", "s3")
-    assert len(first) == 32
+def test_service_passwords_are_fresh_per_call() -> None:
+    pytest.importorskip("dagger")
+    from airflow_platform_ci import service_containers
+
+    source = Path(service_containers.__file__).read_text(encoding="utf-8")
+    assert "secrets.token_hex(16), secrets.token_hex(16)" in source
+    assert "derive_password" not in source
 
 
 def test_mlflow_server_environment_matches_the_native_one() -> None:
     from airflow_platform_ci.pins import MLFLOW_PACKAGES
-
-    from platform_tools.services.mlflow import SERVER_REQUIREMENTS
+    from platform_devkit.loopback.mlflow import SERVER_REQUIREMENTS
 
     assert MLFLOW_PACKAGES == SERVER_REQUIREMENTS

@@ -4,6 +4,7 @@ import time
 
 import anyio
 import pytest
+
 from airflow_platform_ci.summary import (
     StepResult,
     StepsFailedError,

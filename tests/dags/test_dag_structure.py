@@ -33,6 +33,7 @@ EXPECTED_DAG_IDS = {
     "connections_variables",
     "branching_pipeline",
     "enterprise_ml_pipeline",
+    "platform_smoke",
 }
 
 
@@ -321,6 +322,7 @@ def test_branch_choice(dag_bag, rows, path):
 
 def test_enterprise_ml_pipeline_flow(dag_bag):
     from airflow.sdk import TriggerRule
+
     from airflow_platform.operators.mlflow import (
         MLflowLoadModelOperator,
         MLflowLogMetricsOperator,

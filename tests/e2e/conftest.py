@@ -10,7 +10,7 @@ partner API).
 
 The one difference from production, on purpose: no Kubernetes cluster can be reached here, so the
 executor list is ``CeleryExecutor,KubernetesExecutor:<a CeleryExecutor subclass>`` - the executor alias
-``KubernetesExecutor`` (see ``platform_tools.services.airflow_routing``) runs the tasks pinned to the
+``KubernetesExecutor`` (see ``platform_devkit.loopback.airflow_routing``) runs the tasks pinned to the
 KubernetesExecutor on the Celery worker. DAG files and serialized tasks still say ``KubernetesExecutor``.
 
 A failing test gets the log tail of every Airflow process attached to its report.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_tools.services.airflow import (
+from platform_devkit.loopback.airflow import (
     AirflowOptions,
     AirflowPlatform,
     ExternalServices,
@@ -33,11 +33,11 @@ from platform_tools.services.airflow import (
     start_airflow,
     wait_for_repository_dags,
 )
-from platform_tools.services.mlflow import MlflowService
-from platform_tools.services.postgres import PostgresService
-from platform_tools.services.receivers import SmtpReceiver, WebhookReceiver
-from platform_tools.services.redis import RedisService
-from platform_tools.services.s3 import S3Service
+from platform_devkit.loopback.mlflow import MlflowService
+from platform_devkit.loopback.postgres import PostgresService
+from platform_devkit.loopback.receivers import SmtpReceiver, WebhookReceiver
+from platform_devkit.loopback.redis import RedisService
+from platform_devkit.loopback.s3 import S3Service
 
 E2E_DAGS = Path(__file__).parent / "dags"
 ENTERPRISE_DAG = "enterprise_ml_pipeline"

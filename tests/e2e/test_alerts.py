@@ -10,8 +10,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from platform_tools.services.airflow import AirflowPlatform
-from platform_tools.services.receivers import SmtpReceiver, WebhookReceiver
+from platform_devkit.loopback.airflow import AirflowPlatform
+from platform_devkit.loopback.receivers import SmtpReceiver, WebhookReceiver
 
 FAILING_DAG = "e2e_failing_task"
 DEADLINE_DAG = "e2e_deadline_miss"

@@ -27,7 +27,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from platform_tools.services.base import free_port, port_open
+from platform_devkit.loopback.base import free_port, port_open
 
 CHROMIUM_FLAGS = (
     "--headless",

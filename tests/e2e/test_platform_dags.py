@@ -18,9 +18,9 @@ from datetime import datetime
 import httpx
 import pytest
 
-from platform_tools.services.airflow import AirflowPlatform, LoadedDags
-from platform_tools.services.mlflow import MlflowService
-from platform_tools.services.receivers import WebhookReceiver
+from platform_devkit.loopback.airflow import AirflowPlatform, LoadedDags
+from platform_devkit.loopback.mlflow import MlflowService
+from platform_devkit.loopback.receivers import WebhookReceiver
 
 ENTERPRISE_DAG = "enterprise_ml_pipeline"
 MODEL_NAME = "enterprise_churn_classifier"

@@ -6,7 +6,7 @@ import secrets
 
 import yaml
 
-from platform_tools.services.airflow import REPO_ROOT, AirflowPlatform
+from platform_devkit.loopback.airflow import REPO_ROOT, AirflowPlatform
 
 READ_DAG = "e2e_long_run"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import signal
 import time
 
-from platform_tools.services.airflow import AirflowPlatform
+from platform_devkit.loopback.airflow import AirflowPlatform
 
 DAG_ID = "e2e_long_run"
 TASKS = ("first", "second", "third")

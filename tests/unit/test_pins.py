@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from platform_tools import pins
+from platform_devkit import image_pins as pins
 
 RUNTIME_PINS = {
     "apache-airflow": "3.3.2",
@@ -40,6 +40,35 @@ def test_image_requirements_match_the_lock(exported: str) -> None:
         + "\n  ".join(differences)
         + f"\nregenerate it with: {pins.REGENERATE}"
     )
+
+
+def test_source_only_pins_match_the_lock(exported: str) -> None:
+    expected = pins.export_source_only(exported)
+    differences = pins.drift(expected, pins.SOURCE_ONLY.read_text(), "source-only.txt")
+    assert not differences, (
+        "image/source-only.txt drifted from uv.lock:\n  "
+        + "\n  ".join(differences)
+        + f"\nregenerate it with: {pins.REGENERATE}"
+    )
+    # Both have no wheel on PyPI at all; everything else installs from wheels in the runtime image.
+    assert set(pins.parse_pins(expected)) == {"kfp-server-api", "python-ldap"}
+
+
+def test_a_pin_with_only_foreign_wheels_counts_as_source_only(tmp_path) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_text(
+        "version = 1\n"
+        "[[package]]\n"
+        'name = "native-lib"\n'
+        'version = "1.0"\n'
+        'wheels = [{ url = "https://files.example/native_lib-1.0-cp312-cp312-macosx_11_0_arm64.whl" }]\n'
+        "[[package]]\n"
+        'name = "pure-lib"\n'
+        'version = "2.0"\n'
+        'wheels = [{ url = "https://files.example/pure_lib-2.0-py3-none-any.whl" }]\n'
+    )
+    exported = pins.export_source_only("native-lib==1.0\npure-lib==2.0\n", lock)
+    assert pins.parse_pins(exported) == {"native-lib": "1.0"}
 
 
 def test_every_requirement_is_an_exact_pin() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_tools.services.base import (
+from platform_devkit.loopback.base import (
     ManagedProcess,
     MissingDependencyError,
     ServiceError,

@@ -1,23 +1,28 @@
-"""Deploy requests: validation and the Helm command lines, decided before any cluster contact.
+"""Deploy requests: validation and the Helm 4 command lines, decided before any cluster contact.
 
 Everything here is pure (no Dagger import, no I/O) so that the refusals and the exact ``helm``
-arguments are unit-tested in ``tests/ci``. The Dagger functions in :mod:`airflow_platform_ci.deploy`
-only run what these functions return.
+arguments are unit-tested in ``tests/ci``, and the chart tier (``tests/chart``) renders the chart with
+exactly these arguments. The Dagger functions in :mod:`airflow_platform_ci.helm_runner` only run what
+these functions return.
 """
 
 import difflib
 import re
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Final
 
-from airflow_platform_ci.pins import CHART_NAME, CHART_REPO, CHART_VERSION, HELM_VERSION
+from airflow_platform_ci.pins import CHART_IMAGES, CHART_NAME, CHART_REPO, CHART_VERSION, KUBERNETES_VERSION
 
 ENVIRONMENTS: Final = ("dev", "staging", "prod")
 DIGEST_REQUIRED: Final = frozenset({"prod"})
 """Environments that only accept an image by digest: a tag can be moved, a digest cannot."""
 
 BASE_VALUES: Final = "helm/values.yaml"
+E2E_VALUES: Final = "helm/values-e2e.yaml"
+"""Applied over dev by ``e2e`` only: the preloaded image, a NodePort, the DAGs the image ships."""
+DEV_ADMIN_USERNAME: Final = "platform-admin"
+"""The bootstrap user of values-dev.yaml's ``createUserJob`` (password in Secret ``airflow-dev-admin``)."""
 API_SERVER_CONFIG: Final = "helm/webserver_config.py"
 """The FAB auth configuration, mounted by the chart from ``apiServer.apiServerConfig``."""
 DIGEST_ONLY_TAG: Final = "pinned"
@@ -76,17 +81,18 @@ def overlay_path(env: str) -> str:
     return f"helm/values-{env}.yaml"
 
 
-def values_files(env: str, existing: Collection[str]) -> tuple[str, str]:
-    """Return the base values file and the environment's overlay, in the order Helm merges them.
+def values_files(env: str, existing: Collection[str], extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """Return the base values file, the environment's overlay and ``extra``, in the order Helm merges them.
 
     Args:
         env: The target environment.
         existing: Paths (relative to the repository root) of the files present in the source.
+        extra: Further values files applied last (``e2e`` adds :data:`E2E_VALUES`).
 
     Raises:
-        DeployRefusedError: unknown environment, or the base or overlay file is missing.
+        DeployRefusedError: unknown environment, or a values file is missing.
     """
-    files = (BASE_VALUES, overlay_path(check_env(env)))
+    files = (BASE_VALUES, overlay_path(check_env(env)), *extra)
     missing = [path for path in files if path not in existing]
     if missing:
         raise DeployRefusedError(f"refusing to deploy {env!r}: missing values file(s) {', '.join(missing)}")
@@ -132,23 +138,23 @@ def check_timeout(value: str) -> str:
     return value
 
 
-def rollback_on_failure_flag(helm_version: str = HELM_VERSION) -> str:
-    """Return the flag that rolls a failed upgrade back: ``--atomic`` in Helm 3, renamed in Helm 4."""
-    return "--atomic" if int(helm_version.split(".", 1)[0]) < 4 else "--rollback-on-failure"
-
-
 @dataclass(frozen=True)
 class DeployPlan:
-    """A validated deploy request: everything the Helm command lines are built from."""
+    """A validated deploy request: everything the Helm command lines are built from.
+
+    ``chart_images`` holds the chart's third-party images (:data:`pins.CHART_IMAGES` keys) pinned by
+    digest, once the pipeline has resolved them (:func:`pin_chart_images`).
+    """
 
     env: str
     image: ImageRef
     namespace: str
     release: str
-    values: tuple[str, str]
+    values: tuple[str, ...]
     wait: bool
     timeout: str
     history_max: int
+    chart_images: Mapping[str, ImageRef] = field(default_factory=dict[str, ImageRef])
 
 
 def plan_deploy(
@@ -161,16 +167,18 @@ def plan_deploy(
     wait: bool = True,
     timeout: str = DEFAULT_TIMEOUT,
     history_max: int = DEFAULT_HISTORY_MAX,
+    extra_values: Sequence[str] = (),
 ) -> DeployPlan:
     """Validate a deploy request; every refusal happens here, before anything reaches a cluster.
 
-    An empty ``namespace`` means :func:`default_namespace` of the environment.
+    An empty ``namespace`` means :func:`default_namespace` of the environment; ``extra_values`` are
+    values files applied after the environment's overlay.
 
     Raises:
         DeployRefusedError: unknown environment, missing overlay, a mutable tag for an environment
             that requires a digest, an invalid name, timeout or history size.
     """
-    files = values_files(env, existing)
+    files = values_files(env, existing, extra_values)
     ref = parse_image(image)
     if env in DIGEST_REQUIRED and ref.digest is None:
         raise DeployRefusedError(
@@ -191,40 +199,94 @@ def plan_deploy(
     )
 
 
+def pin_chart_images(plan: DeployPlan, resolved: Mapping[str, str]) -> DeployPlan:
+    """Return the plan with the chart's third-party images pinned to the digests the pipeline resolved.
+
+    Args:
+        plan: A validated plan.
+        resolved: :data:`pins.CHART_IMAGES` key -> the image reference by digest (``repo:tag@sha256:...``).
+
+    Raises:
+        DeployRefusedError: a key the chart does not run, or a reference without a digest.
+    """
+    pinned: dict[str, ImageRef] = {}
+    for key, reference in resolved.items():
+        if key not in CHART_IMAGES:
+            raise DeployRefusedError(f"images.{key} is not an image of chart {CHART_NAME} {CHART_VERSION}")
+        ref = parse_image(reference)
+        if ref.digest is None:
+            raise DeployRefusedError(f"images.{key}: {reference!r} is not pinned by digest")
+        pinned[key] = ref
+    return replace(plan, chart_images=pinned)
+
+
+def _pinned_tag(ref: ImageRef) -> str:
+    # Settings that take only repository and tag accept "tag@digest": the digest wins when pulling.
+    return f"{ref.tag or DIGEST_ONLY_TAG}@{ref.digest}"
+
+
+def _image_values(plan: DeployPlan) -> list[str]:
+    missing = sorted(set(CHART_IMAGES) - set(plan.chart_images))
+    if plan.env in DIGEST_REQUIRED and missing:
+        names = ", ".join(f"images.{key}" for key in missing)
+        raise DeployRefusedError(f"refusing to deploy {plan.env!r} with images not pinned by digest: {names}")
+    image = plan.image
+    values = [f"images.airflow.repository={image.repository}"]
+    if image.digest:
+        values.append(f"images.airflow.digest={image.digest}")
+    if image.tag:
+        values.append(f"images.airflow.tag={image.tag}")
+    if image.digest:
+        # KubernetesExecutor task pods get their image from [kubernetes_executor] worker_container_tag,
+        # joined as repository:tag without a digest; the chart's pod template file has a literal image
+        # of its own (images.pod_template). "tag@digest" pins both to the digest.
+        values.append(f"config.kubernetes_executor.worker_container_tag={_pinned_tag(image)}")
+        values.append(f"images.pod_template.repository={image.repository}")
+        values.append(f"images.pod_template.tag={_pinned_tag(image)}")
+    for key, ref in sorted(plan.chart_images.items()):
+        values.append(f"images.{key}.repository={ref.repository}")
+        values.append(f"images.{key}.tag={_pinned_tag(ref)}")
+    return values
+
+
 def _chart_and_values(plan: DeployPlan) -> list[str]:
     argv = [CHART_NAME, "--repo", CHART_REPO, "--version", CHART_VERSION, "--namespace", plan.namespace]
     for path in plan.values:
         argv += ["--values", path]
     argv += ["--set-file", f"apiServer.apiServerConfig={API_SERVER_CONFIG}"]
-    argv += ["--set-string", f"images.airflow.repository={plan.image.repository}"]
-    if plan.image.digest:
-        argv += ["--set-string", f"images.airflow.digest={plan.image.digest}"]
-    if plan.image.tag:
-        argv += ["--set-string", f"images.airflow.tag={plan.image.tag}"]
-    if plan.image.digest:
-        # KubernetesExecutor task pods get their image from [kubernetes_executor] worker_container_tag,
-        # joined as repository:tag without a digest; "tag@digest" pins them to the digest too.
-        pinned_tag = f"{plan.image.tag or DIGEST_ONLY_TAG}@{plan.image.digest}"
-        argv += ["--set-string", f"config.kubernetes_executor.worker_container_tag={pinned_tag}"]
+    for value in _image_values(plan):
+        argv += ["--set-string", value]
     return argv
 
 
-def upgrade_argv(plan: DeployPlan, helm_version: str = HELM_VERSION) -> list[str]:
-    """Return ``helm upgrade --install`` for the plan.
+def upgrade_argv(plan: DeployPlan) -> list[str]:
+    """Return Helm 4's ``helm upgrade --install`` for the plan.
 
-    With ``wait`` the release is only marked deployed once its resources are ready, and a failed
-    upgrade is rolled back (``--atomic`` / ``--rollback-on-failure``, which imply waiting).
+    With ``wait`` the release is only marked deployed once its resources are ready (kstatus
+    ``watcher``) and its Jobs, the database migration among them, have completed; a failed upgrade
+    is rolled back (``--rollback-on-failure``, Helm 4's name for ``--atomic``). Objects are applied
+    server-side as Helm 4 does for a new release (``auto`` keeps an existing release's method).
     """
     argv = ["helm", "upgrade", "--install", plan.release, *_chart_and_values(plan), "--create-namespace"]
-    argv += ["--history-max", str(plan.history_max), "--timeout", plan.timeout]
+    argv += ["--server-side=auto", "--history-max", str(plan.history_max), "--timeout", plan.timeout]
     if plan.wait:
-        argv += ["--wait", rollback_on_failure_flag(helm_version)]
+        argv += ["--wait=watcher", "--wait-for-jobs", "--rollback-on-failure"]
     return argv
 
 
 def template_argv(plan: DeployPlan) -> list[str]:
-    """Return ``helm template`` for the plan: the manifests an upgrade would apply, without a cluster."""
-    return ["helm", "template", plan.release, *_chart_and_values(plan)]
+    """Return ``helm template`` for the plan: the manifests an upgrade would apply, without a cluster.
+
+    ``--kube-version`` renders for the Kubernetes minor the release is validated against.
+    """
+    return [
+        "helm",
+        "template",
+        plan.release,
+        *_chart_and_values(plan),
+        "--kube-version",
+        KUBERNETES_VERSION,
+    ]
 
 
 def get_manifest_argv(release: str, namespace: str) -> list[str]:
@@ -247,7 +309,7 @@ def rollback_argv(
     timeout: str = DEFAULT_TIMEOUT,
     history_max: int = DEFAULT_HISTORY_MAX,
 ) -> list[str]:
-    """Return ``helm rollback``; revision ``0`` means the previous release.
+    """Return Helm 4's ``helm rollback``, waiting for readiness; revision ``0`` means the previous release.
 
     Raises:
         DeployRefusedError: negative revision, invalid name or timeout.
@@ -257,7 +319,7 @@ def rollback_argv(
     argv = ["helm", "rollback", check_name("release", release)]
     if revision:
         argv.append(str(revision))
-    argv += ["--namespace", check_name("namespace", namespace), "--wait"]
+    argv += ["--namespace", check_name("namespace", namespace), "--wait=watcher", "--wait-for-jobs"]
     return [*argv, "--timeout", check_timeout(timeout), "--history-max", str(history_max)]
 
 

@@ -1,20 +1,25 @@
-"""The custom Airflow image and the project environments the checks run in."""
+"""The custom Airflow image and the environments the checks run in."""
 
 import dagger
 from dagger import dag
 
 from airflow_platform_ci.commands import REPORTS_DIR
-from airflow_platform_ci.pins import AIRFLOW_VERSION, LINT_BASE_IMAGE, PYTHON_VERSION, UV_IMAGE
+from airflow_platform_ci.pins import AIRFLOW_VERSION, PYTHON_VERSION, TOOLS_BASE_IMAGE, UV_IMAGE
 
 DOCKERFILE = "image/Dockerfile"
 BUILD_ARG_NAMES = ("AIRFLOW_VERSION", "PYTHON_VERSION")
 """Build arguments ``image/Dockerfile`` declares (``ARG`` before ``FROM``); a test keeps them in sync."""
 
 WORKDIR = "/opt/platform"
-"""Where the repository is copied in the check containers; the commands run from here."""
-VENV = "/opt/platform-venv"
+"""Where the repository is copied in the lint and test containers; the commands run from here."""
+IMAGE_WORKDIR = "/opt/airflow"
+"""``AIRFLOW_HOME`` of the image, where it carries ``dags/`` and ``config/``; the DAG gate runs here."""
 UV_CACHE = "/root/.cache/uv"
 UV_CACHE_VOLUME = "airflow-platform-uv"
+SETUP_SCRIPT = "scripts/setup"
+TOOLS_DIR = "/opt/platform-tools"
+"""Where ``scripts/setup`` puts its private uv in the test container (``PLATFORM_TOOLS_DIR``)."""
+"""The script that prepares a native machine and, here, the test container (system packages, uv, env)."""
 
 
 def build_image(
@@ -22,57 +27,76 @@ def build_image(
 ) -> dagger.Container:
     """Build ``image/Dockerfile`` with the repository as context.
 
-    The Dockerfile copies ``image/requirements.txt`` and installs it before it copies plugins, DAGs and
-    settings, so a DAG-only change reuses the dependency layers (BuildKit caches by file content).
+    The Dockerfile installs the pinned requirements, then the platform wheel, then copies the settings
+    and DAGs, so a DAG-only change reuses every dependency layer (BuildKit caches by file content).
     """
     args = [dagger.BuildArg(name="AIRFLOW_VERSION", value=airflow_version)]
     args.append(dagger.BuildArg(name="PYTHON_VERSION", value=python_version))
     return source.docker_build(dockerfile=DOCKERFILE, build_args=args)
 
 
-def with_uv(container: dagger.Container) -> dagger.Container:
-    """Add the pinned ``uv`` binary, its cache volume, and settings for locked, offline-Python syncs."""
-    return (
-        container.with_file("/usr/local/bin/uv", dag.container().from_(UV_IMAGE).file("/uv"))
-        .with_mounted_cache(UV_CACHE, dag.cache_volume(UV_CACHE_VOLUME))
-        .with_env_variable("UV_LINK_MODE", "copy")
-        .with_env_variable("UV_PYTHON_DOWNLOADS", "never")
-        .with_env_variable("UV_FROZEN", "1")
-        .with_env_variable("UV_PROJECT_ENVIRONMENT", VENV)
-    )
+def image_env(image: dagger.Container, source: dagger.Directory) -> dagger.Container:
+    """The built image, in its own environment, with the repository's ``dags/`` to check.
 
-
-def project_env(base: dagger.Container, source: dagger.Directory, *, dev_only: bool) -> dagger.Container:
-    """Install the locked project environment into ``base``, then add the repository.
-
-    Dependency layer first (``pyproject.toml`` + ``uv.lock`` only), source layer second, so editing a
-    DAG or a test does not reinstall anything. Afterwards ``UV_NO_SYNC`` makes ``uv run X`` just run X
-    from that environment: the containers run exactly the commands of the native suite.
-
-    Args:
-        base: The image to install into.
-        source: The repository.
-        dev_only: Install only the dev group (the linters), not Airflow and the platform package.
+    Nothing is installed into it: the DAG gate is the ``dag-check`` the image ships.
     """
-    sync = ["uv", "sync", "--only-group", "dev"] if dev_only else ["uv", "sync"]
-    container = (
-        with_uv(base.with_user("root"))
-        .with_workdir(WORKDIR)
-        .with_file(f"{WORKDIR}/pyproject.toml", source.file("pyproject.toml"))
-        .with_file(f"{WORKDIR}/uv.lock", source.file("uv.lock"))
-        .with_exec([*sync, "--no-install-project"])
-        .with_directory(WORKDIR, source)
+    return (
+        image.with_directory(f"{IMAGE_WORKDIR}/dags", source.directory("dags"), owner="50000:0")
+        .with_workdir(IMAGE_WORKDIR)
+        .with_exec(["mkdir", "-p", REPORTS_DIR])
     )
-    if not dev_only:
-        container = container.with_exec(sync)
-    return container.with_env_variable("UV_NO_SYNC", "1").with_exec(["mkdir", "-p", REPORTS_DIR])
+
+
+def with_uv_cache(container: dagger.Container) -> dagger.Container:
+    """Share uv's download and build cache between runs (a cache volume, never part of an image)."""
+    return container.with_mounted_cache(UV_CACHE, dag.cache_volume(UV_CACHE_VOLUME)).with_env_variable(
+        "UV_LINK_MODE", "copy"
+    )
 
 
 def lint_env(source: dagger.Directory) -> dagger.Container:
-    """The linters' environment: Python plus the dev group."""
-    return project_env(dag.container().from_(LINT_BASE_IMAGE), source, dev_only=True)
+    """The linters' environment: the image's Python on Debian 12, the pinned uv and the locked dev group.
+
+    The dependency layer (``pyproject.toml``, ``uv.lock`` and the dev group's local projects) comes
+    before the rest of the repository, so editing code does not reinstall anything. Afterwards
+    ``UV_NO_SYNC`` makes ``uv run X`` just run X, exactly the command the native suite runs.
+    """
+    container = (
+        with_uv_cache(dag.container().from_(TOOLS_BASE_IMAGE))
+        .with_file("/usr/local/bin/uv", dag.container().from_(UV_IMAGE).file("/uv"))
+        .with_env_variable("UV_FROZEN", "1")
+        .with_env_variable("UV_PYTHON_DOWNLOADS", "never")
+        .with_workdir(WORKDIR)
+        .with_directory(
+            WORKDIR,
+            source,
+            include=["pyproject.toml", "uv.lock", "README.md", "ci/**", "devkit/**"],
+        )
+        .with_exec(["uv", "sync", "--only-group", "dev"])
+        .with_directory(WORKDIR, source)
+    )
+    return container.with_env_variable("UV_NO_SYNC", "1").with_exec(["mkdir", "-p", REPORTS_DIR])
 
 
-def test_env(image: dagger.Container, source: dagger.Directory) -> dagger.Container:
-    """The built image plus the locked dev group: the DAG gate and the test tiers run here."""
-    return project_env(image, source, dev_only=False)
+def test_env(source: dagger.Directory) -> dagger.Container:
+    """The test tiers' environment, prepared by ``scripts/setup`` exactly as a native machine is.
+
+    First layer: the system packages and uv (only ``scripts/`` is needed), so a source change reuses
+    it. Second: the whole repository and the project environment, synced by the same script.
+    """
+    container = (
+        with_uv_cache(dag.container().from_(TOOLS_BASE_IMAGE))
+        .with_workdir(WORKDIR)
+        .with_directory(f"{WORKDIR}/scripts", source.directory("scripts"))
+        .with_env_variable("PLATFORM_TOOLS_DIR", TOOLS_DIR)
+        .with_env_variable("PLATFORM_SETUP_STEPS", "system,uv")
+        .with_exec([SETUP_SCRIPT])
+        .without_env_variable("PLATFORM_SETUP_STEPS")
+        .with_directory(WORKDIR, source)
+        .with_exec([SETUP_SCRIPT])
+    )
+    return (
+        container.with_env_variable("PATH", f"{TOOLS_DIR}/bin:${{PATH}}", expand=True)
+        .with_env_variable("UV_NO_SYNC", "1")
+        .with_exec(["mkdir", "-p", REPORTS_DIR])
+    )

@@ -1,10 +1,11 @@
 """The Dagger module: build, check, test, publish, deploy and run the Airflow platform.
 
-Every function is thin: containers come from :mod:`image`, :mod:`services` and :mod:`deploy`, the
-commands they run from the table in :mod:`commands`, decisions from the pure :mod:`helm` and
-:mod:`summary`.
+Every function is thin: containers come from :mod:`image`, :mod:`service_containers`,
+:mod:`helm_runner` and :mod:`k3s`, the commands they run from the table in :mod:`commands`, decisions
+from the pure :mod:`helm` and :mod:`summary`.
 """
 
+import json
 import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,28 +14,34 @@ from typing import Annotated, Any, TypeVar, cast
 import dagger
 from dagger import DefaultPath, Doc, Ignore, dag, function, object_type
 
-from airflow_platform_ci import deploy as helm_runner
-from airflow_platform_ci import helm, services
+from airflow_platform_ci import helm, helm_runner, k3s, service_containers
 from airflow_platform_ci import image as images
 from airflow_platform_ci.checks import StepRun, run_commands
-from airflow_platform_ci.commands import REPORTS_DIR, TEST_FUNCTIONS, commands_for
+from airflow_platform_ci.commands import RENDERED_DIR, REPORTS_DIR, TEST_FUNCTIONS, commands_for
 from airflow_platform_ci.pins import AIRFLOW_VERSION, PYTHON_VERSION
 from airflow_platform_ci.summary import StepResult, ensure_passed, gather_steps, render_report
 
 FuncT = TypeVar("FuncT", bound=Callable[..., Any])
 
 SOURCE_IGNORE = [
-    ".venv",
+    "**/.venv",
     "**/__pycache__",
     ".git",
-    ".ruff_cache",
-    ".pytest_cache",
+    "**/.ruff_cache",
+    "**/.pytest_cache",
     "ci/sdk",
     "reports",
+    "rendered",
     "build",
+    "dist",
 ]
 SMOKE_SCRIPT = "/opt/smoke/smoke.py"
 SMOKE_SOURCE = Path(__file__).with_name("smoke.py")
+SMOKE_DAG = "platform_smoke"
+"""The DAG the e2e smoke test runs: shipped in the image's ``dags/``, checked by the DAG gate."""
+CHECK_IMAGE = f"ghcr.io/acme/airflow:chart-check@sha256:{'0' * 64}"
+"""The image reference the ``chart`` check renders with: any by-digest reference renders the same."""
+E2E_NAMESPACE = helm.default_namespace("dev")
 
 
 def as_check(func: FuncT) -> FuncT:
@@ -54,6 +61,13 @@ def never_cached(func: FuncT) -> FuncT:
 def results(runs: Sequence[StepRun]) -> list[StepResult]:
     """Return the results of ``runs``."""
     return [run.result for run in runs]
+
+
+def admin_password(secrets_list: str) -> str:
+    """Return the dev bootstrap user's password from the ``ephemeral-secrets`` List."""
+    document = json.loads(secrets_list)
+    (admin,) = [item for item in document["items"] if item["metadata"]["name"] == "airflow-dev-admin"]
+    return str(admin["stringData"]["password"])
 
 
 @object_type
@@ -84,15 +98,27 @@ class AirflowPlatform:
         return await run_commands(images.lint_env(self.source), commands_for("lint"))
 
     async def _dag_check_runs(self) -> list[StepRun]:
-        return await run_commands(images.test_env(self.build(), self.source), commands_for("dag_check"))
+        return await run_commands(images.image_env(self.build(), self.source), commands_for("dag_check"))
 
     async def _unit_runs(self) -> list[StepRun]:
-        return await run_commands(images.test_env(self.build(), self.source), commands_for("unit"))
+        return await run_commands(images.test_env(self.source), commands_for("unit"))
 
     async def _integration_runs(self) -> list[StepRun]:
-        seed = await self.source.digest()
-        container = services.with_services(images.test_env(self.build(), self.source), seed)
+        container = service_containers.with_services(images.test_env(self.source))
         return await run_commands(container, commands_for("integration"))
+
+    async def _chart_runs(self) -> list[StepRun]:
+        pinned = await helm_runner.resolve_chart_images()
+        existing = await helm_runner.values_present(self.source)
+        renderer = helm_runner.helm_container(self.source, None)
+        checker = images.lint_env(self.source)
+        for env in helm.ENVIRONMENTS:
+            plan = helm.pin_chart_images(
+                helm.plan_deploy(env=env, image=CHECK_IMAGE, existing=existing), pinned
+            )
+            path = f"{images.WORKDIR}/{RENDERED_DIR}/{env}.yaml"
+            checker = checker.with_file(path, helm_runner.rendered(renderer, plan))
+        return await run_commands(checker, commands_for("chart"))
 
     @function
     @as_check
@@ -103,20 +129,26 @@ class AirflowPlatform:
     @function
     @as_check
     async def dag_check(self) -> str:
-        """Run the DAG gate (dag-check) over dags/ inside the built image; JUnit and JSON in reports()."""
+        """Run the DAG gate the image ships (dag-check) over dags/ inside the built image."""
         return ensure_passed(results(await self._dag_check_runs()))
 
     @function
     @as_check
     async def unit(self) -> str:
-        """Run the unit tier (tests/unit) inside the built image."""
+        """Run the unit tier (tests/unit) in a container prepared by scripts/setup."""
         return ensure_passed(results(await self._unit_runs()))
 
     @function
     @as_check
     async def integration(self) -> str:
-        """Run the integration tier inside the built image against Postgres, MinIO, MLflow and Redis."""
+        """Run the integration tier against Postgres, MinIO, MLflow and Redis service containers."""
         return ensure_passed(results(await self._integration_runs()))
+
+    @function
+    @as_check
+    async def chart(self) -> str:
+        """Render the official chart for every environment (helm template) and validate every object."""
+        return ensure_passed(results(await self._chart_runs()))
 
     async def _all_runs(self) -> tuple[list[StepResult], list[StepRun]]:
         runs: list[StepRun] = []
@@ -125,6 +157,7 @@ class AirflowPlatform:
             "dag_check": self._dag_check_runs,
             "unit": self._unit_runs,
             "integration": self._integration_runs,
+            "chart": self._chart_runs,
         }
 
         def collecting(group: Callable[[], Any]) -> Callable[[], Any]:
@@ -140,7 +173,7 @@ class AirflowPlatform:
 
     @function
     async def test(self) -> str:
-        """Run lint, dag_check, unit and integration concurrently; fail with a summary if any step failed."""
+        """Run every check concurrently; fail with a summary table if any step failed."""
         gathered, _ = await self._all_runs()
         return ensure_passed(gathered)
 
@@ -150,7 +183,7 @@ class AirflowPlatform:
         gathered, runs = await self._all_runs()
         out = dag.directory().with_new_file("summary.md", render_report(gathered) + "\n")
         for run in runs:
-            if run.result.function != "lint":
+            if run.result.function in {"dag_check", "unit", "integration"}:
                 out = out.with_directory(".", run.container.directory(REPORTS_DIR))
         return out
 
@@ -180,12 +213,16 @@ class AirflowPlatform:
         ] = None,
         namespace: Annotated[str, Doc("Namespace; defaults to airflow-<env>.")] = "",
         release: Annotated[str, Doc("Helm release name.")] = helm.DEFAULT_RELEASE,
-        wait: Annotated[bool, Doc("Wait for readiness and roll back a failed upgrade.")] = True,
+        wait: Annotated[bool, Doc("Wait for readiness and jobs; roll back a failed upgrade.")] = True,
         timeout: Annotated[str, Doc("Helm timeout, e.g. 10m.")] = helm.DEFAULT_TIMEOUT,
         history_max: Annotated[int, Doc("Release revisions Helm keeps.")] = helm.DEFAULT_HISTORY_MAX,
-        dry_run: Annotated[bool, Doc("Render and diff only; never changes the cluster.")] = False,
+        dry_run: Annotated[bool, Doc("Render, check and diff only; never changes the cluster.")] = False,
     ) -> str:
-        """Helm upgrade --install of the official chart with helm/values.yaml + helm/values-<env>.yaml."""
+        """Helm upgrade --install of the official chart with helm/values.yaml + helm/values-<env>.yaml.
+
+        The request is validated first; the release is then rendered and checked (strict Kubernetes
+        schemas, the network paths Airflow needs, images by digest) before anything is installed.
+        """
         plan = helm.plan_deploy(
             env=env,
             image=image,
@@ -196,12 +233,21 @@ class AirflowPlatform:
             timeout=timeout,
             history_max=history_max,
         )
-        container = helm_runner.helm_container(self.source, kubeconfig)
-        if dry_run:
-            return await helm_runner.render_and_diff(plan, container, live_cluster=kubeconfig is not None)
-        if kubeconfig is None:
+        if kubeconfig is None and not dry_run:
             raise helm.DeployRefusedError("a kubeconfig is required unless --dry-run is set")
+        plan = helm.pin_chart_images(plan, await helm_runner.resolve_chart_images())
+        container = helm_runner.helm_container(self.source, kubeconfig)
+        manifest = helm_runner.rendered(container, plan)
+        ensure_passed(await self._check_rendered(plan.env, manifest))
+        if dry_run:
+            live_text = await helm_runner.live_manifest(container, plan) if kubeconfig else ""
+            return helm_runner.diff_report(plan, live_text, await manifest.contents())
         return await helm_runner.run_helm(container, helm.upgrade_argv(plan))
+
+    async def _check_rendered(self, env: str, manifest: dagger.File) -> list[StepResult]:
+        (command,) = [command for command in commands_for("chart") if command.step == f"chart-{env}"]
+        path = f"{images.WORKDIR}/{RENDERED_DIR}/{env}.yaml"
+        return results(await run_commands(images.lint_env(self.source).with_file(path, manifest), [command]))
 
     @never_cached
     async def rollback(
@@ -238,42 +284,58 @@ class AirflowPlatform:
     async def e2e(
         self,
         smoke_dag: Annotated[
-            str, Doc("DAG the smoke test triggers through the REST API.")
-        ] = "platform_smoke",
+            str, Doc("DAG the smoke test triggers through the REST API (shipped in the image).")
+        ] = SMOKE_DAG,
     ) -> str:
         """Deploy the built image into an ephemeral k3s and run a smoke DAG through the REST API."""
         run_id = secrets.token_hex(8)
         built = self.build()
-        server = helm_runner.k3s_server(built, run_id)
-        kubeconfig = await helm_runner.k3s_kubeconfig(server, run_id)
-        username, password = "smoke", secrets.token_hex(16)
-        ref = f"{helm_runner.E2E_IMAGE_REPOSITORY}:{helm_runner.E2E_IMAGE_TAG}"
-        plan = helm.plan_deploy(
-            env="dev", image=ref, existing=await helm_runner.values_present(self.source), timeout="20m"
-        )
-        e2e_values = dag.set_secret("airflow-platform-e2e-values", helm_runner.e2e_values(username, password))
-        installed = await (
-            helm_runner.helm_container(self.source, kubeconfig)
-            .with_service_binding(helm_runner.K3S_ALIAS, server)
-            .with_mounted_secret("/run/secrets/e2e-values.yaml", e2e_values)
-            .with_exec([*helm.upgrade_argv(plan), "--values", "/run/secrets/e2e-values.yaml"])
+        cluster = k3s.server(built, run_id)
+        kubeconfig = await k3s.kubeconfig(cluster, run_id)
+        secrets_list = await (
+            helm_runner.live(images.lint_env(self.source))
+            .with_exec(["uv", "run", "ephemeral-secrets", "--env", "dev", "--namespace", E2E_NAMESPACE])
             .stdout()
         )
+        password = dag.set_secret(f"airflow-platform-e2e-admin-{run_id}", admin_password(secrets_list))
+        applied = await (
+            helm_runner.live(k3s.kubectl(run_id))
+            .with_service_binding(k3s.ALIAS, cluster)
+            .with_mounted_secret(helm_runner.KUBECONFIG_PATH, kubeconfig)
+            .with_mounted_secret(
+                "/run/secrets/ephemeral.json",
+                dag.set_secret(f"airflow-platform-e2e-secrets-{run_id}", secrets_list),
+            )
+            .with_env_variable("KUBECONFIG", helm_runner.KUBECONFIG_PATH)
+            .with_exec(["kubectl", "create", "namespace", E2E_NAMESPACE])
+            .with_exec(["kubectl", "apply", "--filename", "/run/secrets/ephemeral.json"])
+            .stdout()
+        )
+        plan = helm.plan_deploy(
+            env="dev",
+            image=k3s.E2E_IMAGE,
+            existing=await helm_runner.values_present(self.source),
+            namespace=E2E_NAMESPACE,
+            timeout="20m",
+            extra_values=(helm.E2E_VALUES,),
+        )
+        plan = helm.pin_chart_images(plan, await helm_runner.resolve_chart_images())
+        installed = await helm_runner.run_helm(
+            helm_runner.helm_container(self.source, kubeconfig).with_service_binding(k3s.ALIAS, cluster),
+            helm.upgrade_argv(plan),
+        )
         smoke = await (
-            built.with_service_binding(helm_runner.K3S_ALIAS, server)
+            helm_runner.live(built)
+            .with_service_binding(k3s.ALIAS, cluster)
             .with_new_file(SMOKE_SCRIPT, SMOKE_SOURCE.read_text())
-            .with_env_variable(
-                "AIRFLOW_API_URL", f"http://{helm_runner.K3S_ALIAS}:{helm_runner.E2E_API_NODE_PORT}"
-            )
-            .with_env_variable("AIRFLOW_USERNAME", username)
-            .with_secret_variable(
-                "AIRFLOW_PASSWORD", dag.set_secret("airflow-platform-e2e-password", password)
-            )
+            .with_env_variable("AIRFLOW_API_URL", f"http://{k3s.ALIAS}:{k3s.API_SERVER_NODE_PORT}")
+            .with_env_variable("AIRFLOW_USERNAME", helm.DEV_ADMIN_USERNAME)
+            .with_secret_variable("AIRFLOW_PASSWORD", password)
             .with_env_variable("SMOKE_DAG_ID", smoke_dag)
             .with_exec(["python", SMOKE_SCRIPT])
             .stdout()
         )
-        return f"{installed}\n{smoke}"
+        return f"{applied}\n{installed}\n{smoke}"
 
     @function
     def dev(
@@ -281,16 +343,15 @@ class AirflowPlatform:
         port: Annotated[int, Doc("Port of the Airflow API server and UI.")] = 8080,
     ) -> dagger.Service:
         """Airflow standalone on the built image with Postgres and the repo's dags/ (dagger call dev up)."""
-        seed = secrets.token_hex(16)
-        creds = services.service_secrets(seed)
+        credentials = service_containers.service_secrets()
         return (
             self.build()
-            .with_service_binding("postgres", services.postgres(creds))
-            .with_secret_variable("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", creds.postgres_url)
+            .with_service_binding("postgres", service_containers.postgres(credentials))
+            .with_secret_variable("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", credentials.postgres_url)
             .with_env_variable("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
             .with_env_variable("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
             .with_env_variable("AIRFLOW__API__PORT", str(port))
-            .with_directory("/opt/airflow/dags", self.source.directory("dags"), owner="airflow")
+            .with_directory("/opt/airflow/dags", self.source.directory("dags"), owner="50000:0")
             .with_exposed_port(port)
             .as_service(args=["airflow", "standalone"], use_entrypoint=True)
         )

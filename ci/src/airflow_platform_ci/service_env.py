@@ -1,7 +1,7 @@
 """The environment contract between the pipeline's service containers and the test fixtures.
 
 The ``integration`` function starts each service as a container and passes its endpoint to the test
-container under these names. The native launchers in ``src/platform_tools/services/`` read the same
+container under these names. The native launchers in ``devkit/src/platform_devkit/loopback/`` read the same
 names: when one is set they use that endpoint instead of starting a local process. One contract for
 both runs; ``tests/ci/test_service_env.py`` checks that the launchers use these names.
 
@@ -12,13 +12,12 @@ both runs; ``tests/ci/test_service_env.py`` checks that the launchers use these 
 - ``PLATFORM_MLFLOW_TRACKING_URI``: ``http://mlflow:5000``
 
 The SMTP and webhook receivers are not containers: they run inside the test process in both worlds
-(``platform_tools.services.receivers``), because the tests read what arrived from them. OpenLDAP runs
+(``platform_devkit.loopback.receivers``), because the tests read what arrived from them. OpenLDAP runs
 as a local ``slapd`` process in the test container, as it does natively.
 
 Pure constants and helpers: no Dagger import.
 """
 
-import hashlib
 from typing import Final
 
 POSTGRES_URL: Final = "PLATFORM_POSTGRES_URL"
@@ -34,16 +33,6 @@ SECRET_VARIABLES: Final = (POSTGRES_URL, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY)
 
 PLAIN_VARIABLES: Final = (REDIS_URL, S3_ENDPOINT_URL, S3_BUCKET, MLFLOW_TRACKING_URI)
 """Endpoints without credentials: passed with ``with_env_variable``."""
-
-
-def derive_password(seed: str, purpose: str) -> str:
-    """Derive a throw-away service password from ``seed`` (the source digest) and its purpose.
-
-    The service containers live only inside one Dagger session. Deriving their passwords from the
-    source digest (instead of drawing fresh random ones) keeps them stable for one source tree, so the
-    engine's cache lets ``reports`` reuse the test runs of ``test`` instead of repeating them.
-    """
-    return hashlib.sha256(f"{seed}\0{purpose}".encode()).hexdigest()[:32]
 
 
 S3_BUCKET_NAME: Final = "airflow-platform"

@@ -1,10 +1,10 @@
 """Kubeflow Pipelines hook: the KFP v2 REST API through ``kfp-server-api`` (not the ``kfp`` SDK).
 
 The ``kfp`` SDK pins ``kubernetes<31`` and exact ``requests``/``urllib3`` versions, which break the
-Kubernetes provider (see DESIGN.md), so the hook uses the generated REST client. Connection fields
-(type ``http``): ``host`` (a URL or a host name, then ``schema`` and ``port`` apply), ``password`` = an
-optional bearer token, ``extra.namespace`` = the KFP namespace (multi-user deployments),
-``extra.verify_ssl`` (default true).
+Kubernetes provider (see DESIGN.md), so the hook uses the generated REST client. Connection type
+``kubeflow_pipelines``, this provider's (``http`` works too). Fields: ``host`` (a URL or a host name,
+then ``schema`` and ``port`` apply), ``password`` = an optional bearer token, ``extra.namespace`` = the
+KFP namespace (multi-user deployments), ``extra.verify_ssl`` (default true).
 """
 
 from __future__ import annotations
@@ -93,13 +93,13 @@ class KubeflowPipelinesHook(BaseHook):
     """Talk to the Kubeflow Pipelines v2beta1 REST API.
 
     Args:
-        kubeflow_conn_id: The Airflow connection (type ``http``) of the KFP API.
+        kubeflow_conn_id: The Airflow connection (type ``kubeflow_pipelines`` or ``http``) of the KFP API.
         request_timeout: Seconds before a single request is abandoned (a transient error).
     """
 
     conn_name_attr = "kubeflow_conn_id"
     default_conn_name = "kubeflow_default"
-    conn_type = "http"
+    conn_type = "kubeflow_pipelines"
     hook_name = "Kubeflow Pipelines"
 
     def __init__(self, kubeflow_conn_id: str = default_conn_name, request_timeout: float = 30.0) -> None:

@@ -1,8 +1,9 @@
 """MLflow hook: an Airflow connection turned into an ``MlflowClient`` and into REST clients for sensors.
 
-Connection (``mlflow_default``): type ``http`` or ``https``; host, port and schema (``http``/``https``)
-give the tracking URI (a host that already holds ``http://...`` is used as is; any other schema, such as
-the path of ``http://host:5000/mlflow``, is the server's base path). The password is an optional
+Connection (``mlflow_default``): type ``mlflow``, this provider's (``http`` and ``https`` work too).
+Host, port and schema (``http``/``https``) give the tracking URI (a host that already holds
+``http://...`` is used as is; any other schema, such as the path of ``http://host:5000/mlflow``, is the
+server's base path). The password is an optional
 credential: alone it is sent as a bearer token (``MLFLOW_TRACKING_TOKEN`` semantics); with a login it is
 sent as HTTP basic auth (``MLFLOW_TRACKING_USERNAME``/``PASSWORD`` semantics, for MLflow's auth app).
 
@@ -302,12 +303,12 @@ class MLflowHook(BaseHook):
     """Interact with an MLflow tracking server and model registry through an Airflow connection.
 
     Args:
-        mlflow_conn_id: The connection id (type ``http``/``https``; password = optional token).
+        mlflow_conn_id: The connection id (type ``mlflow``, or ``http``/``https``; password = optional token).
     """
 
     conn_name_attr = "mlflow_conn_id"
     default_conn_name = "mlflow_default"
-    conn_type = "http"
+    conn_type = "mlflow"
     hook_name = "MLflow"
 
     def __init__(self, mlflow_conn_id: str = default_conn_name) -> None:

@@ -71,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
     from airflow_platform.platform_settings import load_platform_settings
-
     from platform_tools.dag_check.runner import add_duplicate_dag_ids, run_checks, warm_up
 
     files = discover(paths)

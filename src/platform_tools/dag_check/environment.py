@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LOCAL_SETTINGS_MODULE = "airflow_local_settings"
+SETTINGS_ENV_VAR = "PLATFORM_SETTINGS_FILE"
 
 
 class GateSetupError(RuntimeError):
@@ -17,45 +19,74 @@ class GateSetupError(RuntimeError):
 
 @dataclass(frozen=True)
 class GateEnvironment:
-    """Where the gate found the policies and the platform settings."""
+    """Where the gate found the cluster policies and the platform settings."""
 
-    plugins_folder: Path
+    local_settings: Path
     settings_file: Path
 
 
-def find_plugins_folder(start: Path) -> Path | None:
-    """Return the nearest ``plugins/`` holding ``airflow_local_settings.py``, from ``start`` upwards."""
-    for folder in (start, *start.parents):
-        candidate = folder / "plugins"
-        if (candidate / f"{LOCAL_SETTINGS_MODULE}.py").is_file():
-            return candidate
-    return None
+def find_local_settings(plugins_folder: Path | None) -> Path:
+    """Return the ``airflow_local_settings.py`` the gate loads, as Airflow will find it.
+
+    With ``plugins_folder`` the module must be in that folder, which goes first on ``sys.path``.
+    Otherwise it is the module importable from ``sys.path``: the platform wheel installs it at the top
+    of site-packages (the image), and the repository's editable install exposes ``plugins/``.
+
+    Raises:
+        GateSetupError: No such module can be found.
+    """
+    if plugins_folder is not None:
+        module = plugins_folder.resolve() / f"{LOCAL_SETTINGS_MODULE}.py"
+        if not module.is_file():
+            raise GateSetupError(f"no {LOCAL_SETTINGS_MODULE}.py found in plugins folder {plugins_folder}")
+        if str(module.parent) in sys.path:
+            sys.path.remove(str(module.parent))
+        sys.path.insert(0, str(module.parent))
+        return module
+    spec = importlib.util.find_spec(LOCAL_SETTINGS_MODULE)
+    if spec is None or spec.origin is None:
+        raise GateSetupError(
+            f"no {LOCAL_SETTINGS_MODULE} module is installed; install the platform package "
+            "or pass --plugins-folder"
+        )
+    return Path(spec.origin).resolve()
+
+
+def find_settings_file(settings_file: Path | None) -> Path:
+    """Return the platform settings file: the argument, ``$PLATFORM_SETTINGS_FILE``, or the nearest one.
+
+    The nearest one is ``config/platform.yaml`` in the working directory or one of its parents (the
+    repository root, or ``/opt/airflow`` in the image).
+
+    Raises:
+        GateSetupError: The file does not exist.
+    """
+    candidates = [settings_file] if settings_file else []
+    if not candidates and (override := os.environ.get(SETTINGS_ENV_VAR)):
+        candidates = [Path(override)]
+    if not candidates:
+        cwd = Path.cwd()
+        candidates = [folder / "config" / "platform.yaml" for folder in (cwd, *cwd.parents)]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    raise GateSetupError(f"platform settings file not found: {candidates[0]}")
 
 
 def prepare_environment(plugins_folder: Path | None, settings_file: Path | None) -> GateEnvironment:
     """Set the production settings in ``os.environ`` and ``sys.path``; call before importing Airflow.
 
     The executors come from the platform settings file (the same list the cluster policies allow),
-    examples are off, the plugins folder is the one holding our ``airflow_local_settings.py`` (so Airflow
-    itself registers the cluster policies), and no metadata database is touched: pools come from the
-    settings file.
+    examples are off, Airflow itself registers the cluster policies from the ``airflow_local_settings``
+    module found by :func:`find_local_settings`, and no metadata database is touched: pools come from
+    the settings file.
 
     Raises:
-        GateSetupError: The plugins folder or the settings file cannot be found.
+        GateSetupError: The cluster policies or the settings file cannot be found.
     """
-    plugins = plugins_folder or find_plugins_folder(Path.cwd()) or find_plugins_folder(Path(__file__))
-    if plugins is None or not (plugins / f"{LOCAL_SETTINGS_MODULE}.py").is_file():
-        raise GateSetupError(f"no {LOCAL_SETTINGS_MODULE}.py found in plugins folder {plugins}")
-    plugins = plugins.resolve()
-    settings = settings_file or _default_settings_file(plugins)
-    if not settings.is_file():
-        raise GateSetupError(f"platform settings file not found: {settings}")
-    settings = settings.resolve()
-    os.environ["PLATFORM_SETTINGS_FILE"] = str(settings)
-
-    if str(plugins) in sys.path:
-        sys.path.remove(str(plugins))
-    sys.path.insert(0, str(plugins))
+    local_settings = find_local_settings(plugins_folder)
+    settings = find_settings_file(settings_file)
+    os.environ[SETTINGS_ENV_VAR] = str(settings)
     from airflow_platform.platform_settings import load_platform_settings
 
     platform = load_platform_settings(settings)
@@ -66,30 +97,25 @@ def prepare_environment(plugins_folder: Path | None, settings_file: Path | None)
         {
             "AIRFLOW__CORE__EXECUTOR": ",".join(platform.executors),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
         }
     )
-    return GateEnvironment(plugins_folder=plugins, settings_file=settings)
-
-
-def _default_settings_file(plugins: Path) -> Path:
-    if override := os.environ.get("PLATFORM_SETTINGS_FILE"):
-        return Path(override)
-    return plugins.parent / "config" / "platform.yaml"
+    if plugins_folder is not None:
+        os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(local_settings.parent)
+    return GateEnvironment(local_settings=local_settings, settings_file=settings)
 
 
 def verify_policies_loaded(environment: GateEnvironment) -> None:
-    """Check that Airflow registered the cluster policies of our plugins folder.
+    """Check that Airflow registered the cluster policies the gate found.
 
     Raises:
         GateSetupError: Airflow loaded no ``airflow_local_settings`` or another one.
     """
     module = sys.modules.get(LOCAL_SETTINGS_MODULE)
     module_file = getattr(module, "__file__", None)
-    if module_file is None or Path(module_file).resolve().parent != environment.plugins_folder:
+    if module_file is None or Path(module_file).resolve() != environment.local_settings:
         raise GateSetupError(
-            f"Airflow did not load the cluster policies from {environment.plugins_folder} "
+            f"Airflow did not load the cluster policies from {environment.local_settings} "
             f"(loaded: {module_file})"
         )
     from airflow.settings import get_policy_plugin_manager

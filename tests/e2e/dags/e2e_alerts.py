@@ -17,6 +17,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DeadlineAlert, DeadlineReference, dag, task
 from airflow.sdk.exceptions import AirflowFailException
+
 from airflow_platform.notifiers import deadline_callback, email_notifier, pagerduty_notifier, slack_notifier
 
 ONCALL = "oncall@platform.test"

@@ -10,6 +10,7 @@ import threading
 import pandas as pd
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+
 from airflow_platform.hooks.great_expectations import GreatExpectationsHook
 from airflow_platform.operators.great_expectations import GreatExpectationsOperator
 from airflow_platform.sensors.data_quality import DataQualitySensor

@@ -1,6 +1,6 @@
 """Kubeflow Pipelines operators, sensor and trigger against the KFP API CONTRACT STUB.
 
-The real KFP API server needs Kubernetes; ``platform_tools.services.kfp_stub`` is a real HTTP server
+The real KFP API server needs Kubernetes; ``platform_devkit.loopback.kfp_stub`` is a real HTTP server
 implementing the ``/apis/v2beta1`` endpoints we call with the kfp-server-api 2.17.3 JSON shapes.
 Run states are driven by the tests. Deferral is exercised the way Airflow does it: ``execute`` raises
 ``TaskDeferred``, the trigger runs on an event loop, and ``execute_complete`` gets its event.
@@ -16,11 +16,11 @@ from types import SimpleNamespace
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowRescheduleException, TaskDeferred
+
 from airflow_platform.operators.kubeflow import KubeflowExperimentOperator, KubeflowPipelineOperator
 from airflow_platform.sensors.kubeflow import KubeflowPipelineRunSensor
 from airflow_platform.triggers.kubeflow import KubeflowRunTrigger
-
-from platform_tools.services.kfp_stub import KfpContractStub
+from platform_devkit.loopback.kfp_stub import KfpContractStub
 
 CONN_ID = "kfp_stub"
 NAMESPACE = "team-ml"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from platform_tools.services.ldap import LdapServer, start_ldap
+from platform_devkit.loopback.ldap import LdapServer, start_ldap
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_tools.services.ldap import LdapServer
+from platform_devkit.loopback.ldap import LdapServer
 
 REPO = Path(__file__).resolve().parents[3]
 WEBSERVER_CONFIG = REPO / "helm" / "webserver_config.py"

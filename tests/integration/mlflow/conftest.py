@@ -90,9 +90,10 @@ class RegisteredModel:
 def registered_model(client, experiment_id) -> RegisteredModel:
     """Save a pyfunc model with a signature, log it to a run and register it with the operator."""
     import mlflow.pyfunc
-    from airflow_platform.operators.mlflow import MLflowRegisterModelOperator
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
+
+    from airflow_platform.operators.mlflow import MLflowRegisterModelOperator
 
     signature = ModelSignature(
         inputs=Schema([ColSpec("double", name) for name in MODEL_INPUTS]),

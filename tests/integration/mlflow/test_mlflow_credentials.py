@@ -13,6 +13,7 @@ import os
 import secrets
 
 import pytest
+
 from airflow_platform.hooks.mlflow import MLflowHook
 from airflow_platform.sensors.mlflow import MLflowRunCompleteSensor
 

@@ -6,6 +6,7 @@ import warnings
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
+
 from airflow_platform.operators import mlflow as operators
 from airflow_platform.operators.mlflow import (
     MLflowLoadModelOperator,

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+
 from airflow_platform.operators.mlflow import MLflowLogMetricsOperator, MLflowRegisterModelOperator
 from airflow_platform.sensors.mlflow import (
     MLflowModelAliasSensor,

@@ -10,6 +10,7 @@ import threading
 import time
 
 import httpx
+
 from airflow_platform.sensors.mlflow import MLflowRunCompleteSensor
 
 

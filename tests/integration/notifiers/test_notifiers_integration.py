@@ -20,6 +20,7 @@ import pytest
 from airflow.sdk import DAG
 from airflow.sdk.execution_time.callback_supervisor import execute_callback
 from airflow.triggers.callback import CallbackTrigger
+
 from airflow_platform.notifiers import deadline_callback, email_notifier, pagerduty_notifier, slack_notifier
 
 LOG_URL = "http://airflow.example/dags/etl/runs/manual__7/tasks/load?try_number=2"

@@ -12,11 +12,11 @@ from pathlib import Path
 import mlflow
 from mlflow import MlflowClient
 
-from platform_tools.services.mlflow import MLFLOW_VERSION, MlflowService, server_version
-from platform_tools.services.postgres import PostgresService
-from platform_tools.services.receivers import SmtpReceiver, WebhookReceiver
-from platform_tools.services.redis import RedisService
-from platform_tools.services.s3 import S3Service
+from platform_devkit.loopback.mlflow import MLFLOW_VERSION, MlflowService, server_version
+from platform_devkit.loopback.postgres import PostgresService
+from platform_devkit.loopback.receivers import SmtpReceiver, WebhookReceiver
+from platform_devkit.loopback.redis import RedisService
+from platform_devkit.loopback.s3 import S3Service
 
 
 def test_postgres_sql_round_trip(postgres: PostgresService) -> None:

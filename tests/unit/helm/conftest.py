@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from platform_tools.helm_values import ENV_CHART_DIR, chart_dir, load_schema
+from platform_devkit.helm_values import load_schema
 
 
 @pytest.fixture(scope="session")
-def chart_schema() -> dict[str, Any]:
+def chart_schema(chart_data: Path) -> dict[str, Any]:
     """The chart's values.schema.json made strict; missing files fail in CI and skip locally."""
-    directory = chart_dir()
-    if not (directory / "values.schema.json").is_file():
-        message = (
-            f"chart schema not found at {directory}/values.schema.json "
-            f"(set {ENV_CHART_DIR} or place shared/airflow-chart beside the repository)"
-        )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return load_schema(directory)
+    return load_schema(chart_data)

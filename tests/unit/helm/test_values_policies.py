@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from platform_tools.helm_values import (
+from platform_devkit.helm_values import (
     ENVIRONMENTS,
     chart_dir,
     environment_layers,

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from platform_tools.helm_values import (
+from platform_devkit.helm_values import (
     ENVIRONMENTS,
     ValuesError,
     chart_dir,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from platform_tools.helm_values import repo_root
+from platform_devkit.helm_values import repo_root
 
 WEBSERVER_CONFIG = repo_root() / "helm" / "webserver_config.py"
 PLATFORM_ENV_PREFIXES = ("PLATFORM_AUTH", "PLATFORM_LDAP", "PLATFORM_OIDC", "PLATFORM_OAUTH")

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, TaskDeferred
+
 from airflow_platform.hooks.great_expectations import DataQualityChecks, DataSource, expectation_label
 from airflow_platform.operators.great_expectations import GreatExpectationsOperator
 from airflow_platform.sensors.data_quality import DataQualitySensor

@@ -9,6 +9,7 @@ import secrets
 import pytest
 from airflow.sdk import Connection
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+
 from airflow_platform.hooks.kubeflow import (
     KfpEndpoint,
     KubeflowTransientError,

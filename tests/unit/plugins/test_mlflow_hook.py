@@ -9,6 +9,7 @@ import secrets
 
 import pytest
 import requests
+
 from airflow_platform.hooks import mlflow as mlflow_hook
 from airflow_platform.hooks.mlflow import MLflowConnectionSettings, MLflowHook, MLflowPermanentError
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
+
 from airflow_platform.operators import mlflow as operators
 from airflow_platform.operators.mlflow import (
     MLflowLoadModelOperator,

@@ -7,6 +7,7 @@ import secrets
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+
 from airflow_platform.sensors.mlflow import (
     MLflowModelAliasSensor,
     MLflowModelStageSensor,
@@ -19,8 +20,7 @@ from airflow_platform.triggers.mlflow import (
     MLflowRunCompleteTrigger,
     ModelPerformanceTrigger,
 )
-
-from platform_tools.services.base import free_port
+from platform_devkit.loopback.base import free_port
 
 CASES = [
     (

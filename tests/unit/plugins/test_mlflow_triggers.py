@@ -8,6 +8,7 @@ import json
 import secrets
 
 import pytest
+
 from airflow_platform.hooks.mlflow import ApiCall
 from airflow_platform.triggers.mlflow import (
     MLflowModelAliasTrigger,
@@ -20,8 +21,7 @@ from airflow_platform.triggers.mlflow import (
     model_stage_check,
     run_complete_check,
 )
-
-from platform_tools.services.base import free_port
+from platform_devkit.loopback.base import free_port
 
 TRIGGERS = [
     MLflowRunCompleteTrigger(run_id="abc123", mlflow_conn_id="mlflow_x", poll_interval=2.5),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 import pytest
+
 from airflow_platform.utils.backoff import Backoff
 from airflow_platform.utils.redaction import redact
 

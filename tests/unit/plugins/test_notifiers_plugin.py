@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from airflow.sdk import DAG, AsyncCallback, DeadlineAlert, DeadlineReference, SyncCallback
+
 from airflow_platform.notifiers import (
     PlatformEmailNotifier,
     PlatformPagerdutyNotifier,
@@ -143,6 +144,7 @@ def test_provider_info_matches_airflow_schema():
 
 def test_plugin_is_an_airflow_plugin():
     from airflow.plugins_manager import AirflowPlugin
+
     from airflow_platform.plugin import AirflowPlatformPlugin
 
     assert issubclass(AirflowPlatformPlugin, AirflowPlugin)

@@ -16,9 +16,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platform_tools.services.base import ManagedProcess, free_port, require_program
-from platform_tools.services.postgres import PostgresService
-from platform_tools.services.s3 import S3Service
+from platform_devkit.loopback.base import ManagedProcess, free_port, require_program
+from platform_devkit.loopback.postgres import PostgresService
+from platform_devkit.loopback.s3 import S3Service
 
 ENV_TRACKING_URI = "PLATFORM_MLFLOW_TRACKING_URI"
 MLFLOW_VERSION = "3.17.2"

@@ -4,7 +4,7 @@ Production runs ``executor = CeleryExecutor,KubernetesExecutor``; training tasks
 ``KubernetesExecutor`` and run as pods. The end-to-end tests and the local dev command have no
 Kubernetes cluster, so they configure instead (one line)::
 
-    executor = CeleryExecutor,KubernetesExecutor:platform_tools.services.airflow_routing.
+    executor = CeleryExecutor,KubernetesExecutor:platform_devkit.loopback.airflow_routing.
                KubernetesTasksOnCeleryExecutor
 
 Airflow's executor loader resolves a task's ``executor`` field by alias first, so the alias

@@ -4,20 +4,19 @@
 environment variables (CeleryExecutor with the Redis broker and a PostgreSQL result backend, a fresh
 metadata database, the repository's ``dags/`` and ``plugins/``, the FAB auth manager reading
 ``helm/webserver_config.py``, generated secrets), runs ``airflow db migrate``, starts every component as
-its own :class:`~platform_tools.services.base.ManagedProcess` with its own log, waits until the
+its own :class:`~platform_devkit.loopback.base.ManagedProcess` with its own log, waits until the
 api-server answers and every component reports a heartbeat, then applies the platform settings
 (``config/platform.yaml``: pools, variables, connections pointing at the given services) through the
 REST API and creates one FAB user per role with a generated password.
 
 Tasks pinned to ``KubernetesExecutor`` run on Celery here (no cluster can be reached): see
-:mod:`platform_tools.services.airflow_routing`. The end-to-end tests and ``platform-dev`` share this
+:mod:`platform_devkit.loopback.airflow_routing`. The end-to-end tests and ``platform-dev`` share this
 module. Secrets (fernet key, API secret key, JWT secret, passwords) are generated, passed to the
 processes through their environment, and never printed.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -36,22 +35,23 @@ from typing import Any
 import httpx
 import yaml
 
-from platform_tools.services.base import ManagedProcess, ServiceError, free_port, log_tail
-from platform_tools.services.postgres import PostgresService
-from platform_tools.services.redis import RedisService
-from platform_tools.services.s3 import S3Service
+from platform_devkit import ephemeral_secrets
+from platform_devkit.loopback.base import ManagedProcess, ServiceError, free_port, log_tail
+from platform_devkit.loopback.postgres import PostgresService
+from platform_devkit.loopback.redis import RedisService
+from platform_devkit.loopback.s3 import S3Service
+from platform_devkit.repository import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 PRODUCTION_EXECUTORS = "CeleryExecutor,KubernetesExecutor"
 # End-to-end only: the alias "KubernetesExecutor" names a Celery executor (see airflow_routing).
-ROUTING_EXECUTOR = "platform_tools.services.airflow_routing.KubernetesTasksOnCeleryExecutor"
+ROUTING_EXECUTOR = "platform_devkit.loopback.airflow_routing.KubernetesTasksOnCeleryExecutor"
 KUBERNETES_ON_CELERY_EXECUTORS = f"CeleryExecutor,KubernetesExecutor:{ROUTING_EXECUTOR}"
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer", "celery-worker")
 """The long-running processes, in start order."""
 ROLES = ("Admin", "Op", "User", "Viewer")
 ML_ENGINEER_ROLE = "MLEngineer"
-ADMIN_USERNAME = "platform-admin"
+ADMIN_USERNAME = ephemeral_secrets.ADMIN_USERNAME
 CELERY_READY = re.compile(r"\S+@\S+ ready\.")
 MIGRATE_TIMEOUT = 600.0
 # What `airflow users create` does (airflow.providers.fab.auth_manager.cli_commands.user_command), with the
@@ -120,16 +120,6 @@ class AirflowOptions:
     paused_at_creation: bool = False
     role_users: bool = True
     extra_env: Mapping[str, str] = field(default_factory=dict)
-
-
-def generated_secrets() -> dict[str, str]:
-    """Return fresh secrets for one Airflow deployment, as Airflow configuration variables."""
-    fernet_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-    return {
-        "AIRFLOW__CORE__FERNET_KEY": fernet_key,
-        "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-    }
 
 
 def dag_bundles(dag_folders: Iterable[Path]) -> list[dict[str, Any]]:
@@ -456,7 +446,7 @@ def platform_connections(services: ExternalServices, connection_ids: Iterable[st
     """
     bodies: dict[str, dict[str, Any]] = {}
     if services.mlflow_uri:
-        bodies["mlflow_default"] = {"conn_type": "http", "host": services.mlflow_uri}
+        bodies["mlflow_default"] = {"conn_type": "mlflow", "host": services.mlflow_uri}
     if services.s3 is not None:
         bodies["aws_default"] = {
             "conn_type": "aws",
@@ -596,6 +586,7 @@ def start_airflow(
     database = f"airflow_{secrets.token_hex(4)}"
     postgres.create_database(database)
     api_port = options.api_port or free_port()
+    material = ephemeral_secrets.generate()
     env = airflow_environment(
         home,
         metadata_url=postgres.url(database, driver="postgresql+psycopg2"),
@@ -603,7 +594,7 @@ def start_airflow(
         result_backend=postgres.url(database, driver="db+postgresql"),
         api_port=api_port,
         options=options,
-        secret_values=generated_secrets(),
+        secret_values=material.airflow_config(),
     )
     platform = AirflowPlatform(home, env, api_port, database)
     platform.started_monotonic = started
@@ -612,7 +603,7 @@ def start_airflow(
         platform.timings["db_migrate_s"] = time.monotonic() - started
         for name in COMPONENTS:
             platform.process(name).start()
-        admin = Credentials(ADMIN_USERNAME, secrets.token_urlsafe(18))
+        admin = Credentials(ADMIN_USERNAME, material.admin_password)
         platform.create_admin(admin)
         platform.wait_healthy(["api-server"])
         platform.timings["api_server_answering_s"] = time.monotonic() - started

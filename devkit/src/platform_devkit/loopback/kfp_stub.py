@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from platform_tools.services.base import free_port
+from platform_devkit.loopback.base import free_port
 
 API_PREFIX = "/apis/v2beta1"
 RUN_STATES = frozenset(

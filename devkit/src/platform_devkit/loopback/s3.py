@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from platform_tools.services.base import ManagedProcess, free_port
+from platform_devkit.loopback.base import ManagedProcess, free_port
 
 if TYPE_CHECKING:
     import botocore.client

@@ -27,7 +27,7 @@ import ldap
 import ldap.modlist
 from ldap.ldapobject import LDAPObject
 
-from platform_tools.services.base import ManagedProcess, ServiceError, free_port, require_program
+from platform_devkit.loopback.base import ManagedProcess, ServiceError, free_port, require_program
 
 ENV_URL = "PLATFORM_LDAP_URL"
 ENV_ADMIN_DN = "PLATFORM_LDAP_ADMIN_DN"

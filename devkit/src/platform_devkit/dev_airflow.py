@@ -7,7 +7,7 @@ the servers ``PLATFORM_POSTGRES_URL`` / ``PLATFORM_REDIS_URL`` name), applies th
 generated password, prints it once, and serves the UI on ``http://localhost:8080`` until Ctrl-C.
 
 Differences from production, because a laptop has no cluster: tasks pinned to ``KubernetesExecutor``
-run on the Celery worker (see :mod:`platform_tools.services.airflow_routing`), and connections to
+run on the Celery worker (see :mod:`platform_devkit.loopback.airflow_routing`), and connections to
 external services other than the warehouse are left for the developer to add. New DAGs start paused.
 """
 
@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from types import FrameType
 
-from platform_tools.services.airflow import (
+from platform_devkit.loopback.airflow import (
     ADMIN_USERNAME,
     AirflowOptions,
     AirflowPlatform,
@@ -28,9 +28,9 @@ from platform_tools.services.airflow import (
     remove_home,
     start_airflow,
 )
-from platform_tools.services.base import ServiceError, port_open
-from platform_tools.services.postgres import PostgresService, start_postgres
-from platform_tools.services.redis import RedisService, start_redis
+from platform_devkit.loopback.base import ServiceError, port_open
+from platform_devkit.loopback.postgres import PostgresService, start_postgres
+from platform_devkit.loopback.redis import RedisService, start_redis
 
 WAREHOUSE_DATABASE = "warehouse"
 WATCH_INTERVAL = 2.0

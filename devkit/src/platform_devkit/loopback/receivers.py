@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from platform_tools.services.base import free_port
+from platform_devkit.loopback.base import free_port
 
 T = TypeVar("T")
 

@@ -24,6 +24,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from platform_devkit.repository import REPO_ROOT
+
 CHART_VERSION = "1.21.0"
 ENV_CHART_DIR = "AIRFLOW_CHART_DIR"
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -63,7 +65,7 @@ class Layer:
 
 def repo_root() -> Path:
     """Return the repository root (the directory holding ``helm/``)."""
-    return Path(__file__).resolve().parents[2]
+    return REPO_ROOT
 
 
 def chart_dir() -> Path:

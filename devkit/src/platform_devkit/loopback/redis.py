@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
-from platform_tools.services.base import ManagedProcess, free_port, require_program
+from platform_devkit.loopback.base import ManagedProcess, free_port, require_program
 
 if TYPE_CHECKING:
     import redis

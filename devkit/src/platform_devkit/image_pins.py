@@ -2,9 +2,11 @@
 
 ``uv.lock`` is the single source of pins. The image installs ``image/requirements.txt`` with
 ``--no-deps``, so that file must list every runtime package at its locked version, one ``name==version``
-line each, for the image's interpreter (CPython 3.12 on Linux). Regenerate it with::
+line each, for the image's interpreter (CPython 3.12 on Linux). The pins that have no wheel for that
+interpreter in the lock go to ``image/source-only.txt`` too: the image builds their wheels in a build
+stage, because its install refuses to compile (``--no-build``). Regenerate both with::
 
-    uv run python -m platform_tools.pins --write
+    uv run python -m platform_devkit.image_pins --write
 """
 
 from __future__ import annotations
@@ -16,15 +18,23 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging import tags
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from platform_devkit.repository import REPO_ROOT
+
 REQUIREMENTS = REPO_ROOT / "image" / "requirements.txt"
+SOURCE_ONLY = REPO_ROOT / "image" / "source-only.txt"
 LOCK = REPO_ROOT / "uv.lock"
-REGENERATE = "uv run python -m platform_tools.pins --write"
+REGENERATE = "uv run python -m platform_devkit.image_pins --write"
 HEADER = (
     f"# Exported from uv.lock for the image (CPython 3.12, Linux); do not edit. Regenerate: {REGENERATE}\n"
+)
+SOURCE_ONLY_HEADER = (
+    "# The pins of requirements.txt with no wheel for the image's interpreter: the image builds them in a\n"
+    f"# build stage (image/python-layer.sh source-wheels). Exported from uv.lock; do not edit. {REGENERATE}\n"
 )
 # The interpreter of apache/airflow:3.3.2-python3.12, for evaluating the lock's environment markers.
 IMAGE_ENVIRONMENT = {
@@ -67,6 +77,36 @@ def export_requirements(repo_root: Path = REPO_ROOT) -> str:
     return HEADER + "\n".join(sorted(pins, key=str.lower)) + "\n"
 
 
+def image_wheel_tags() -> frozenset[tags.Tag]:
+    """Return the wheel tags the image's interpreter installs: CPython 3.12, glibc Linux on x86-64.
+
+    The base image is Debian 12 (glibc 2.36), so manylinux wheels up to ``manylinux_2_36`` fit.
+    """
+    platforms = [f"manylinux_2_{minor}_x86_64" for minor in range(36, 4, -1)]
+    platforms += ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64"]
+    supported = [*tags.cpython_tags((3, 12), platforms=platforms)]
+    supported += tags.compatible_tags((3, 12), interpreter="cp312", platforms=platforms)
+    return frozenset(supported)
+
+
+def export_source_only(requirements: str, lock_path: Path = LOCK) -> str:
+    """Return ``image/source-only.txt``: the pins of ``requirements`` whose lock entry has no usable wheel."""
+    wanted = parse_pins(requirements)
+    usable = image_wheel_tags()
+    lock = tomllib.loads(lock_path.read_text())
+    source_only = []
+    for package in lock.get("package", []):
+        name = canonicalize_name(package["name"])
+        if wanted.get(name) != package.get("version"):
+            continue
+        wheel_tags = (
+            parse_wheel_filename(wheel["url"].rsplit("/", 1)[-1])[3] for wheel in package.get("wheels", [])
+        )
+        if not any(usable & tag_set for tag_set in wheel_tags):
+            source_only.append(f"{name}=={package['version']}")
+    return SOURCE_ONLY_HEADER + "\n".join(sorted(source_only)) + "\n"
+
+
 def parse_pins(text: str) -> dict[str, str]:
     """Map each ``name==version`` line of a requirements text to its version (names normalised)."""
     pins: dict[str, str] = {}
@@ -76,18 +116,18 @@ def parse_pins(text: str) -> dict[str, str]:
         name, separator, version = line.partition("==")
         if not separator or not version or ";" in version:
             raise ValueError(f"not an exact pin: {line!r}")
-        pins[name.strip().lower().replace("_", "-")] = version.strip()
+        pins[canonicalize_name(name.strip())] = version.strip()
     return pins
 
 
-def drift(expected: str, actual: str) -> list[str]:
-    """List the packages whose pins differ between two requirements texts, one line each."""
+def drift(expected: str, actual: str, file_name: str = "requirements.txt") -> list[str]:
+    """List the packages whose pins differ between the exported text and ``file_name``'s, one line each."""
     want, have = parse_pins(expected), parse_pins(actual)
     lines = []
     for name in sorted(want.keys() | have.keys()):
         if want.get(name) != have.get(name):
             locked, listed = want.get(name, "nothing"), have.get(name, "nothing")
-            lines.append(f"{name}: uv.lock has {locked}, requirements.txt has {listed}")
+            lines.append(f"{name}: uv.lock has {locked}, {file_name} has {listed}")
     return lines
 
 
@@ -131,23 +171,28 @@ def trap_violations(versions: dict[str, list[str]]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Check (default) or ``--write`` image/requirements.txt against uv.lock."""
+    """Check (default) or ``--write`` image/requirements.txt and image/source-only.txt against uv.lock."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--write", action="store_true", help="rewrite image/requirements.txt from uv.lock")
+    parser.add_argument("--write", action="store_true", help="rewrite both files from uv.lock")
     args = parser.parse_args(argv)
     expected = export_requirements()
+    expected_source_only = export_source_only(expected)
     if args.write:
         REQUIREMENTS.write_text(expected)
+        SOURCE_ONLY.write_text(expected_source_only)
         print(f"wrote {REQUIREMENTS.relative_to(REPO_ROOT)} ({len(parse_pins(expected))} pins)")
+        print(f"wrote {SOURCE_ONLY.relative_to(REPO_ROOT)} ({len(parse_pins(expected_source_only))} pins)")
         return 0
-    actual = REQUIREMENTS.read_text() if REQUIREMENTS.exists() else ""
-    differences = drift(expected, actual)
+    differences = []
+    for path, text in ((REQUIREMENTS, expected), (SOURCE_ONLY, expected_source_only)):
+        actual = path.read_text() if path.exists() else ""
+        differences += drift(text, actual, path.name)
     for line in differences:
         print(line)
     if differences:
-        print(f"image/requirements.txt drifted from uv.lock; regenerate it: {REGENERATE}")
+        print(f"the image's pin files drifted from uv.lock; regenerate them: {REGENERATE}")
     return 1 if differences else 0
 
 
