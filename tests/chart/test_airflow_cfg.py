@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from airflow_platform_ci.helm import ENVIRONMENTS
 
 PLATFORM = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "platform.yaml").read_text())

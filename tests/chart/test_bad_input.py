@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from platform_devkit.chart.errors import ChartUsageError, ValuesSchemaError
 from platform_devkit.chart.render import render_argv
 

@@ -10,6 +10,7 @@ import re
 import secrets
 
 import pytest
+
 from airflow_platform_ci.helm import ENVIRONMENTS
 from platform_devkit.chart.credentials import credential_findings
 from platform_devkit.chart.manifests import containers, pod_spec

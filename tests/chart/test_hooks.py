@@ -8,6 +8,7 @@ So the migration and create-user Jobs are plain Jobs of the release, and no othe
 from __future__ import annotations
 
 import pytest
+
 from airflow_platform_ci.helm import ENVIRONMENTS
 from platform_devkit.chart.manifests import containers, pod_spec
 

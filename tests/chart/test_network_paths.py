@@ -8,6 +8,7 @@ ingress-nginx in the namespace ``ingress-nginx``; the scrapers run in the namesp
 from __future__ import annotations
 
 import pytest
+
 from airflow_platform_ci.helm import ENVIRONMENTS
 from platform_devkit.chart.netpol import (
     INGRESS_CONTROLLER,

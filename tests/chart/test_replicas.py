@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from airflow_platform_ci.helm import ENVIRONMENTS
 
 LONG_RUNNING = ("Deployment", "StatefulSet", "DaemonSet")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from airflow_platform_ci.helm import ENVIRONMENTS
 from platform_devkit.chart.manifests import containers, embedded_pods, pod_spec
 

@@ -7,6 +7,7 @@ of the KubernetesExecutor pod template (task pods are real pods in the namespace
 from __future__ import annotations
 
 import pytest
+
 from airflow_platform_ci.helm import ENVIRONMENTS
 from platform_devkit.chart.manifests import embedded_pods, pod_labels, pod_spec
 from platform_devkit.chart.netpol import POD_TEMPLATE_KEY, selector_matches

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from platform_devkit.chart.manifests import K8sObject
 from platform_devkit.chart.netpol import Pods, evaluate, selector_matches
 
