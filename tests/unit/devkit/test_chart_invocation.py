@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from platform_devkit.chart.errors import ChartUsageError
 from platform_devkit.chart.invocation import parse_helm_argv
 from platform_devkit.chart.values import merge_maps, schema_problems
@@ -27,6 +28,11 @@ def test_an_upgrade_argv_is_read_completely() -> None:
     assert invocation.flags_of("--set-file") == ["apiServer.apiServerConfig=helm/webserver_config.py"]
     assert invocation.flags_of("--set") == ["a.b=1"]
     assert invocation.wait
+    assert invocation.kube_version is None
+
+
+def test_the_kube_version_of_helm_template_is_read() -> None:
+    assert parse_helm_argv(["helm", "template", "r", "c", "--kube-version", "1.33"]).kube_version == "1.33"
 
 
 @pytest.mark.parametrize(

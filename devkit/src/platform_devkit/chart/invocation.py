@@ -23,6 +23,7 @@ _VALUE_OPTIONS: Final = {
     "-n": "namespace",
     "--repo": "repo",
     "--version": "version",
+    "--kube-version": "kube_version",
     "--timeout": None,
     "--history-max": None,
 }
@@ -50,6 +51,8 @@ class HelmInvocation:
         repo: The ``--repo`` URL, or ``None``.
         version: The ``--version`` constraint, or ``None``.
         namespace: The ``--namespace``, or ``None`` (Helm then uses the context's namespace).
+        kube_version: The ``--kube-version`` of ``helm template``, or ``None`` (an upgrade takes the
+            cluster's).
         values_files: The ``--values`` files, in command-line order.
         value_flags: ``(flag, expression)`` for every ``--set*`` flag, in command-line order.
         wait: Whether the command waits for readiness (``--wait``, ``--atomic`` and
@@ -62,6 +65,7 @@ class HelmInvocation:
     repo: str | None = None
     version: str | None = None
     namespace: str | None = None
+    kube_version: str | None = None
     values_files: tuple[str, ...] = ()
     value_flags: tuple[tuple[str, str], ...] = field(default=())
     wait: bool = False
@@ -142,6 +146,7 @@ def parse_helm_argv(argv: list[str] | tuple[str, ...]) -> HelmInvocation:
         repo=found.get("repo"),
         version=found.get("version"),
         namespace=found.get("namespace"),
+        kube_version=found.get("kube_version"),
         values_files=tuple(values_files),
         value_flags=tuple(value_flags),
         wait=wait,

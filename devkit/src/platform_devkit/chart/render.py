@@ -3,11 +3,13 @@
 One code path: :func:`render_argv` takes the argv of ``helm template`` or ``helm upgrade --install``
 (as ``airflow_platform_ci.helm`` builds it), merges the values as Helm does
 (:mod:`platform_devkit.chart.values`), validates them against the chart's schema through Helm, and
-renders with Helm's engine (``helm_python.Chart.render``) as an install.
+renders with Helm's engine (``helm_python``'s ``helm_render``) as an install, for the Kubernetes
+version of ``--kube-version`` or, for an upgrade, of the cluster (:data:`KUBERNETES_VERSION`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from platform_devkit.chart.errors import ChartUsageError
 from platform_devkit.chart.invocation import HelmInvocation, parse_helm_argv
 from platform_devkit.chart.manifests import K8sObject, helm_template_text, split_manifests
+from platform_devkit.chart.validate import KUBERNETES_VERSION
 from platform_devkit.chart.values import merge_release_values, validate_release_values
 
 if TYPE_CHECKING:
@@ -61,13 +64,31 @@ class RenderedRelease:
         raise KeyError(f"{kind}/{name} is not rendered")
 
 
-def render_argv(chart: helm_python.Chart, argv: Sequence[str], root: Path) -> RenderedRelease:
+def _render(chart: helm_python.Chart, values: dict[str, Any], options: dict[str, Any]) -> dict[str, str]:
+    from helm_python import _native
+
+    # Chart.render (helm-python-sdk 0.2.2) does not pass kube_version, which the library's
+    # helm_render options accept (as `helm template --kube-version` does): call it with it.
+    rendered: dict[str, str] = json.loads(
+        _native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(options))
+    )
+    return rendered
+
+
+def render_argv(
+    chart: helm_python.Chart,
+    argv: Sequence[str],
+    root: Path,
+    cluster_version: str = KUBERNETES_VERSION,
+) -> RenderedRelease:
     """Render ``chart`` with exactly the release name, namespace and values of a Helm command line.
 
     Args:
         chart: The loaded chart the command line refers to.
         argv: ``helm template ...`` or ``helm upgrade --install ...``.
         root: The directory the command runs in (relative ``--values``/``--set-file`` paths).
+        cluster_version: The Kubernetes version templates see (``.Capabilities.KubeVersion``) when
+            the command line has no ``--kube-version``: an upgrade reads it from the cluster.
 
     Returns:
         The rendered release.
@@ -85,9 +106,13 @@ def render_argv(chart: helm_python.Chart, argv: Sequence[str], root: Path) -> Re
         )
     values = merge_release_values(invocation, root)
     validate_release_values(chart, values)
-    rendered = chart.render(
-        values, name=invocation.release, namespace=invocation.namespace or "default", is_install=True
-    )
+    options = {
+        "name": invocation.release,
+        "namespace": invocation.namespace or "default",
+        "is_install": True,
+        "kube_version": invocation.kube_version or cluster_version,
+    }
+    rendered = _render(chart, values, options)
     notes = "".join(
         text for template, text in rendered.items() if template == f"{chart.name}/templates/NOTES.txt"
     )
