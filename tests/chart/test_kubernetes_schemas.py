@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from airflow_platform_ci.helm import ENVIRONMENTS
 from platform_devkit.chart.manifests import K8sObject, embedded_pods
 from platform_devkit.chart.validate import KUBERNETES_VERSION, validate_objects
@@ -63,9 +64,13 @@ def _chart_check(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_chart_check_accepts_the_helm_template_output(env: str, rendered) -> None:
+def test_chart_check_accepts_the_helm_template_output_as_the_pipeline_runs_it(
+    env: str, rendered, tmp_path: Path
+) -> None:
     release = rendered(env)
-    result = _chart_check("--namespace", release.namespace, stdin=release.manifest)
+    path = tmp_path / f"{env}.yaml"
+    path.write_text(release.manifest)
+    result = _chart_check("--env", env, str(path), stdin="")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().endswith("no problems")
     assert f"{len(release.objects)} objects and 2 embedded pod manifests" in result.stdout

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from platform_devkit.chart import cli
 from platform_devkit.chart.credentials import credential_findings
 from platform_devkit.chart.manifests import embedded_pods, helm_template_text, split_manifests
@@ -167,3 +168,38 @@ def test_credentials_in_clear_are_found() -> None:
         "ConfigMap/c: data.extra.yaml: client_secret is assigned a literal in a ConfigMap",
         "ConfigMap/c: data.webserver_config.py: client_secret is assigned a literal in a ConfigMap",
     ]
+
+
+def _deployment(image: str) -> dict:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {
+            "selector": {"matchLabels": {"a": "b"}},
+            "template": {
+                "metadata": {"labels": {"a": "b"}},
+                "spec": {
+                    "initContainers": [{"name": "init", "image": image}],
+                    "containers": [{"name": "c", "image": image}],
+                },
+            },
+        },
+    }
+
+
+def test_prod_requires_every_image_by_digest(monkeypatch, capsys) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(_text(_deployment("redis:7.2-bookworm"))))
+    assert cli.main(["--env", "prod"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == [
+        "Deployment/d: initContainers[init].image: image 'redis:7.2-bookworm' is not pinned by digest",
+        "Deployment/d: containers[c].image: image 'redis:7.2-bookworm' is not pinned by digest",
+    ]
+    assert out[-1].startswith("chart-check (prod): 1 objects")
+
+
+@pytest.mark.parametrize(("env", "image"), [("dev", "redis:7.2"), ("prod", f"redis:7.2@sha256:{'a' * 64}")])
+def test_images_pass_where_tags_are_allowed_or_digests_given(env: str, image: str, monkeypatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(_text(_deployment(image))))
+    assert cli.main(["--env", env]) == 0

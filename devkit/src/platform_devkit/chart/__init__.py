@@ -8,5 +8,6 @@
 - :mod:`~platform_devkit.chart.validate`: strict Kubernetes schema validation.
 - :mod:`~platform_devkit.chart.netpol`: NetworkPolicy evaluation and the required network paths.
 - :mod:`~platform_devkit.chart.credentials`: credentials in clear in ConfigMaps and env values.
+- :mod:`~platform_devkit.chart.images`: the images a release runs, and those not pinned by digest.
 - :mod:`~platform_devkit.chart.cli`: the ``chart-check`` command.
 """

@@ -1,13 +1,13 @@
 """``chart-check``: strict checks of rendered manifests, as ``helm template`` prints them.
 
     helm template airflow airflow --repo https://airflow.apache.org ... | chart-check
-    chart-check rendered.yaml --require-network-paths --namespace airflow-prod
+    chart-check --env prod rendered/prod.yaml --require-network-paths
 
 Prints one line per problem, ``Kind/name: field.path: message``, then a summary; exits 1 when there
 is a problem, 2 when the input cannot be read. Checks: every object (and every pod manifest
 embedded in a ConfigMap) against the strict Kubernetes API schema of ``--kubernetes-version``; with
-``--require-network-paths``, the paths Airflow 3 needs through the rendered NetworkPolicies
-(:data:`platform_devkit.chart.netpol.REQUIRED_PATHS`).
+``--env prod``, every image pinned by digest; with ``--require-network-paths``, the paths Airflow 3
+needs through the rendered NetworkPolicies (:data:`platform_devkit.chart.netpol.REQUIRED_PATHS`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from platform_devkit.chart.errors import ChartUsageError
+from platform_devkit.chart.images import unpinned_images
 from platform_devkit.chart.manifests import K8sObject, embedded_pods, split_manifests
 from platform_devkit.chart.netpol import cut_paths
 from platform_devkit.chart.validate import KUBERNETES_VERSION, validate_objects
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+DIGEST_REQUIRED = frozenset({"prod"})
+"""Environments whose images must all be pinned by digest (as the deploy requires for prod)."""
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -40,9 +45,15 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="fail when a NetworkPolicy cuts a connection Airflow 3 needs",
     )
     parser.add_argument(
+        "--env",
+        choices=ENVIRONMENTS,
+        help="the environment rendered: namespace airflow-<env> by default; prod also requires digests",
+    )
+    parser.add_argument(
         "--namespace",
         default="",
-        help="release namespace, for objects without metadata.namespace (default: the objects' own)",
+        help="release namespace, for objects without metadata.namespace "
+        "(default: airflow-<env>, else the objects' own)",
     )
     return parser.parse_args(argv)
 
@@ -57,9 +68,9 @@ def _read(files: Sequence[str]) -> list[K8sObject]:
     return objects
 
 
-def _namespace(objects: Sequence[K8sObject], given: str) -> str:
-    if given:
-        return given
+def _namespace(objects: Sequence[K8sObject], given: str, env: str | None) -> str:
+    if given or env:
+        return given or f"airflow-{env}"
     found = {str((item.body.get("metadata") or {}).get("namespace") or "") for item in objects} - {""}
     return found.pop() if len(found) == 1 else "default"
 
@@ -81,16 +92,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LookupError as error:
         print(f"chart-check: {error}", file=sys.stderr)
         return 2
+    checks = [f"Kubernetes {args.kubernetes_version} (strict)"]
+    if args.env in DIGEST_REQUIRED:
+        lines += [str(problem) for problem in unpinned_images(objects)]
+        checks.append("images by digest")
     if args.require_network_paths:
-        lines += [str(problem) for problem in cut_paths(objects, _namespace(objects, args.namespace))]
+        namespace = _namespace(objects, args.namespace, args.env)
+        lines += [str(problem) for problem in cut_paths(objects, namespace)]
+        checks.append("the required network paths")
     for line in lines:
         print(line)
     pods = len(embedded_pods(objects))
-    checks = f"Kubernetes {args.kubernetes_version} (strict)"
-    if args.require_network_paths:
-        checks += " and the required network paths"
+    where = f" ({args.env})" if args.env else ""
     print(
-        f"chart-check: {len(objects)} objects and {pods} embedded pod manifests against {checks}: "
+        f"chart-check{where}: {len(objects)} objects and {pods} embedded pod manifests against "
+        f"{', '.join(checks)}: "
         f"{len(lines) or 'no'} problem{'s' if len(lines) != 1 else ''}"
     )
     return 1 if lines else 0
