@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
 from airflow_platform_ci import helm, pins
 from platform_devkit.chart.errors import ChartUnavailableError
 from platform_devkit.chart.render import RenderedRelease, render_argv
@@ -32,8 +32,6 @@ IMAGE_BY_ENV = {
     "prod": f"{AIRFLOW_REPOSITORY}:{AIRFLOW_TAG}@{AIRFLOW_DIGEST}",
 }
 """The image each environment is deployed with: dev by tag (allowed there), staging and prod by digest."""
-CHART_IMAGE_KEYS = ("statsd", "redis", "pgbouncer", "pgbouncerExporter")
-"""The chart's third-party images the deploy pins (``plan_deploy(chart_images=...)``)."""
 
 
 @functools.cache
@@ -81,13 +79,9 @@ def fake_digest(name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def chart_images(chart: Any) -> dict[str, str]:
-    """The chart's third-party images as the pipeline pins them: ``repo:tag@sha256:...`` (fake digests)."""
-    defaults = chart.values["images"]
-    return {
-        key: f"{defaults[key]['repository']}:{defaults[key]['tag']}@{fake_digest(key)}"
-        for key in CHART_IMAGE_KEYS
-    }
+def chart_images() -> dict[str, str]:
+    """The chart's third-party images (``pins.CHART_IMAGES``) as the pipeline resolves them, fake digests."""
+    return {key: f"{reference}@{fake_digest(key)}" for key, reference in pins.CHART_IMAGES.items()}
 
 
 def _existing() -> set[str]:
@@ -96,14 +90,11 @@ def _existing() -> set[str]:
 
 @pytest.fixture(scope="session")
 def deploy_plan(chart_images: Mapping[str, str]) -> Callable[..., helm.DeployPlan]:
-    """Build the deploy's plan for an environment, as the ``deploy`` function does."""
-    accepts_chart_images = "chart_images" in inspect.signature(helm.plan_deploy).parameters
+    """Build the deploy's plan for an environment as the ``deploy`` function does, chart images pinned."""
 
     def plan(env: str, **overrides: Any) -> helm.DeployPlan:
         arguments: dict[str, Any] = {"env": env, "image": IMAGE_BY_ENV[env], "existing": _existing()}
-        if accepts_chart_images:
-            arguments["chart_images"] = chart_images
-        return helm.plan_deploy(**{**arguments, **overrides})
+        return helm.pin_chart_images(helm.plan_deploy(**{**arguments, **overrides}), chart_images)
 
     return plan
 
