@@ -88,6 +88,23 @@ def test_the_chart_check_validates_one_rendering_per_environment(repo: Path) -> 
     assert "/rendered/" in (repo / ".gitignore").read_text().splitlines()
 
 
+def test_the_git_hooks_run_the_lint_commands(repo: Path) -> None:
+    import shlex
+
+    import yaml
+
+    config = yaml.safe_load((repo / ".pre-commit-config.yaml").read_text())
+    (local,) = config["repos"]
+    assert local["repo"] == "local", "hooks run the tools uv.lock pins, not separately pinned copies"
+    hooks = {hook["id"]: hook for hook in local["hooks"]}
+    assert {command.step: shlex.join(command.argv) for command in CHEAP} == {
+        hook_id: hook["entry"] for hook_id, hook in hooks.items()
+    }
+    assert all(hook["pass_filenames"] is False and hook["always_run"] for hook in hooks.values())
+    completed = run(("uv", "run", "pre-commit", "validate-config", ".pre-commit-config.yaml"), repo)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
 def test_reports_are_written_under_the_ignored_reports_dir(repo: Path) -> None:
     assert "/reports/" in (repo / ".gitignore").read_text().splitlines()
     for command in HEAVY:

@@ -94,6 +94,7 @@ COMMANDS: Final = (
         "zizmor", "lint", ("uv", "run", "zizmor", "--offline", ".github/workflows"), Runtime.LINTERS
     ),
     ProjectCommand("yamllint", "lint", ("uv", "run", "yamllint", "helm/"), Runtime.LINTERS),
+    ProjectCommand("secret-scan", "lint", ("uv", "run", "secret-scan"), Runtime.LINTERS),
     ProjectCommand(
         "dag-check",
         "dag_check",
