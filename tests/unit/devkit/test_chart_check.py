@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import secrets
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,7 @@ def test_unreadable_input_exits_two(tmp_path: Path, capsys) -> None:
 
 
 def test_credentials_in_clear_are_found() -> None:
+    fake = [secrets.token_hex(4) for _ in range(5)]  # generated, so no literal credential is in the tree
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -133,8 +135,8 @@ def test_credentials_in_clear_are_found() -> None:
                         {
                             "name": "c",
                             "env": [
-                                {"name": "SMTP_PASSWORD", "value": "x1"},
-                                {"name": "DB", "value": "postgresql://u:x2@db/a"},
+                                {"name": "SMTP_PASSWORD", "value": fake[0]},
+                                {"name": "DB", "value": f"postgresql://u:{fake[1]}@db/a"},
                                 {
                                     "name": "OK_PASSWORD",
                                     "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}},
@@ -152,9 +154,9 @@ def test_credentials_in_clear_are_found() -> None:
         "kind": "ConfigMap",
         "metadata": {"name": "c"},
         "data": {
-            "airflow.cfg": "[smtp]\nsmtp_password = x3\nsmtp_user = me\n",
-            "webserver_config.py": 'OAUTH = {"token_key": "access_token", "client_secret": "x4"}\n',
-            "extra.yaml": "client_secret: x5\nsecretName: s\n",
+            "airflow.cfg": f"[smtp]\nsmtp_password = {fake[2]}\nsmtp_user = me\n",
+            "webserver_config.py": f'OAUTH = {{"token_key": "access_token", "client_secret": "{fake[3]}"}}\n',
+            "extra.yaml": f"client_secret: {fake[4]}\nsecretName: s\n",
         },
     }
     findings = [
