@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import pytest
 
@@ -50,15 +50,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(relative.parts[0])
 
 
+def skip_or_fail(message: str) -> NoReturn:
+    """Give up on a test whose prerequisite is missing: a failure in CI, a skip elsewhere."""
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 def start_or_skip(name: str, start: Callable[[], T]) -> T:
     """Start a service; a missing program fails the test in CI and skips it elsewhere."""
     try:
         return start()
     except MissingDependencyError as error:
-        message = f"{name} is unavailable: {error}"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        skip_or_fail(f"{name} is unavailable: {error}")
+
+
+@pytest.fixture(scope="session")
+def missing_prerequisite() -> Callable[[str], NoReturn]:
+    """:func:`skip_or_fail` for the tiers' fixtures: call it with what is missing and how to get it."""
+    return skip_or_fail
 
 
 @pytest.fixture(scope="session")
