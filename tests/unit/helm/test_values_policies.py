@@ -381,3 +381,10 @@ def test_settings_program_turns_platform_yaml_into_cli_import_files(tmp_path: Pa
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_sensors_defer_by_default(environment: str) -> None:
     assert _dig(merged(environment), "config.operators.default_deferrable") == "True"
+
+
+def test_the_e2e_overlay_keeps_the_base_api_server_peers_and_adds_only_the_smoke_client() -> None:
+    base = load_layer(HELM_DIR / "values.yaml").values["apiServer"]["networkPolicy"]["ingress"]["from"]
+    e2e = load_layer(HELM_DIR / "values-e2e.yaml").values["apiServer"]["networkPolicy"]["ingress"]["from"]
+    assert e2e[: len(base)] == base, "values-e2e.yaml must restate the base peers: lists replace"
+    assert e2e[len(base) :] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
