@@ -19,6 +19,7 @@ import yaml
 
 from airflow_platform_ci import helm, pins
 from platform_devkit.chart.errors import ChartUnavailableError
+from platform_devkit.chart.manifests import K8sObject
 from platform_devkit.chart.render import RenderedRelease, render_argv
 from platform_devkit.chart.source import how_to_provide, locate_chart
 
@@ -116,6 +117,38 @@ def rendered(chart: Any, deploy_argv: Callable[[str], list[str]]) -> Callable[[s
         return cache[env]
 
     return render
+
+
+@pytest.fixture(scope="session")
+def network_chart() -> Iterator[Any]:
+    """Our chart of the NetworkPolicies chart 1.21.0 cannot express (helm/network-policies)."""
+    import helm_python
+
+    with helm_python.Chart.load(REPO / helm.NETWORK_CHART) as loaded:
+        yield loaded
+
+
+@pytest.fixture(scope="session")
+def network_rendered(
+    network_chart: Any, deploy_plan: Callable[..., helm.DeployPlan]
+) -> Callable[[str], RenderedRelease]:
+    """Render the network release of an environment from the deploy's argv (once per environment)."""
+    cache: dict[str, RenderedRelease] = {}
+
+    def render(env: str) -> RenderedRelease:
+        if env not in cache:
+            cache[env] = render_argv(network_chart, helm.network_upgrade_argv(deploy_plan(env)), REPO)
+        return cache[env]
+
+    return render
+
+
+@pytest.fixture(scope="session")
+def deployed(
+    rendered: Callable[[str], RenderedRelease], network_rendered: Callable[[str], RenderedRelease]
+) -> Callable[[str], list[K8sObject]]:
+    """Everything a deploy of an environment installs: the Airflow release and the network release."""
+    return lambda env: [*rendered(env).objects, *network_rendered(env).objects]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_platform_ci.commands import commands_for
 from airflow_platform_ci.helm import ENVIRONMENTS
 from platform_devkit.chart.manifests import K8sObject, embedded_pods
 from platform_devkit.chart.validate import KUBERNETES_VERSION, validate_objects
@@ -56,24 +57,28 @@ def test_a_bad_embedded_pod_template_is_reported(rendered) -> None:
     )
 
 
-def _chart_check(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+def _chart_check(*args: str, stdin: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).parent / "chart-check"
     return subprocess.run(
-        [str(script), *args], input=stdin, capture_output=True, text=True, timeout=120, check=False
+        [str(script), *args], input=stdin, capture_output=True, text=True, timeout=120, check=False, cwd=cwd
     )
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_chart_check_accepts_the_helm_template_output_as_the_pipeline_runs_it(
-    env: str, rendered, tmp_path: Path
+def test_chart_check_passes_the_releases_as_the_pipeline_renders_and_checks_them(
+    env: str, rendered, network_rendered, tmp_path: Path
 ) -> None:
-    release = rendered(env)
-    path = tmp_path / f"{env}.yaml"
-    path.write_text(release.manifest)
-    result = _chart_check("--env", env, str(path), stdin="")
+    (command,) = [command for command in commands_for("chart") if command.step == f"chart-{env}"]
+    assert command.argv[:3] == ("uv", "run", "chart-check")
+    manifest = tmp_path / command.argv[-1]
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(rendered(env).manifest + network_rendered(env).manifest)
+    result = _chart_check(*command.argv[3:], stdin="", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().endswith("no problems")
-    assert f"{len(release.objects)} objects and 2 embedded pod manifests" in result.stdout
+    objects = len(rendered(env).objects) + len(network_rendered(env).objects)
+    assert f"{objects} objects and 2 embedded pod manifests" in result.stdout
+    assert "the required network paths" in result.stdout
 
 
 def test_chart_check_lists_kind_name_path_and_fails(rendered) -> None:

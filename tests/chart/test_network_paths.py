@@ -20,17 +20,7 @@ from platform_devkit.chart.netpol import (
     release_pods,
 )
 
-NO_CHART_KEY = pytest.mark.xfail(
-    strict=True,
-    reason="chart 1.21.0 has no values key for it: its worker/triggerer log-port policy admits only "
-    "component=webserver (Airflow 2); the mechanism for an extra NetworkPolicy is the lead's decision",
-)
-PATHS = [
-    pytest.param(
-        path, id=path.name, marks=[NO_CHART_KEY] if path.values_key.startswith("no values key") else []
-    )
-    for path in REQUIRED_PATHS
-]
+PATHS = [pytest.param(path, id=path.name) for path in REQUIRED_PATHS]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -41,10 +31,18 @@ def test_network_policies_are_rendered(env: str, rendered) -> None:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 @pytest.mark.parametrize("path", PATHS)
-def test_required_path_is_open(env: str, path, rendered) -> None:
-    release = rendered(env)
-    problems = [str(problem) for problem in cut_paths(release.objects, release.namespace, [path])]
+def test_required_path_is_open(env: str, path, rendered, deployed) -> None:
+    problems = [str(problem) for problem in cut_paths(deployed(env), rendered(env).namespace, [path])]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_log_servers_are_open_only_through_the_network_release(env: str, rendered, deployed) -> None:
+    log_paths = [path for path in REQUIRED_PATHS if path.name.endswith("-logs")]
+    alone = [str(problem) for problem in cut_paths(rendered(env).objects, rendered(env).namespace, log_paths)]
+    assert len(alone) == len(log_paths), "chart 1.21.0 alone admits only the Airflow 2 webserver"
+    assert all("helm/network-policies" in line for line in alone)
+    assert cut_paths(deployed(env), rendered(env).namespace, log_paths) == []
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

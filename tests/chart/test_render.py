@@ -28,10 +28,12 @@ def test_the_release_name_and_namespace_come_from_the_command_line(chart, deploy
     assert cfg["kubernetes_executor"]["namespace"] == "data-staging"
 
 
-def test_the_values_key_paths_do_not_depend_on_the_release_name(chart, deploy_plan) -> None:
-    release = render_argv(chart, helm.upgrade_argv(deploy_plan("prod", release="platform")), REPO)
-    with_key = [path for path in REQUIRED_PATHS if not path.values_key.startswith("no values key")]
-    assert [str(problem) for problem in cut_paths(release.objects, release.namespace, with_key)] == []
+def test_the_network_paths_do_not_depend_on_the_release_name(chart, network_chart, deploy_plan) -> None:
+    plan = deploy_plan("prod", release="platform")
+    release = render_argv(chart, helm.upgrade_argv(plan), REPO)
+    network = render_argv(network_chart, helm.network_upgrade_argv(plan), REPO)
+    objects = [*release.objects, *network.objects]
+    assert [str(problem) for problem in cut_paths(objects, release.namespace, REQUIRED_PATHS)] == []
 
 
 def test_the_deploy_files_and_flags_reach_the_values(rendered) -> None:

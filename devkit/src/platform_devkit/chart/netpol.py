@@ -219,7 +219,7 @@ class RequiredPath:
         source: An Airflow ``component`` label, :data:`TASK_PODS`, or pods outside the release.
         target: The ``component`` label of the server pods.
         port: The name of the server's container port.
-        values_key: The values key that admits the path, or why no key does.
+        values_key: What admits the path: a values key of the chart, or our network release.
     """
 
     name: str
@@ -229,7 +229,10 @@ class RequiredPath:
     values_key: str
 
 
-NO_CHART_KEY: Final = "no values key in chart 1.21.0 (the {} policy admits component=webserver only)"
+NETWORK_RELEASE: Final = (
+    "helm/network-policies, the <release>-network release (chart 1.21.0's {} policy admits only the "
+    "Airflow 2 webserver)"
+)
 
 REQUIRED_PATHS: Final = (
     RequiredPath(
@@ -254,14 +257,14 @@ REQUIRED_PATHS: Final = (
         "apiServer.networkPolicy.ingress.from",
     ),
     RequiredPath(
-        "api-server->worker-logs", "api-server", "worker", "worker-logs", NO_CHART_KEY.format("worker")
+        "api-server->worker-logs", "api-server", "worker", "worker-logs", NETWORK_RELEASE.format("worker")
     ),
     RequiredPath(
         "api-server->triggerer-logs",
         "api-server",
         "triggerer",
         "triggerer-logs",
-        NO_CHART_KEY.format("triggerer"),
+        NETWORK_RELEASE.format("triggerer"),
     ),
     RequiredPath(
         "monitoring->statsd-metrics", MONITORING, "statsd", "statsd-scrape", "statsd.extraNetworkPolicies"
