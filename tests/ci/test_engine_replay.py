@@ -30,10 +30,13 @@ from typing import Any
 import graphql
 import httpx
 import pytest
-from airflow_platform_ci import AirflowPlatform, helm, image, pins
-from airflow_platform_ci import deploy as helm_runner
+
+from airflow_platform_ci import AirflowPlatform, helm, helm_runner, image, k3s, main, pins
 from airflow_platform_ci.commands import COMMANDS, TEST_FUNCTIONS, commands_for
+from platform_devkit import ephemeral_secrets
 from platform_devkit.dagger_replay import (
+    DEFAULT_ANSWERS,
+    AnswerTable,
     Chain,
     EnvSecret,
     Exec,
@@ -64,11 +67,22 @@ BUILT = f"dockerBuild:{image.DOCKERFILE}"
 
 @dataclass(frozen=True)
 class Scenario:
-    """One function call: the function, its arguments, and source paths the seeded repository lacks."""
+    """One function call: the function, its arguments, source paths the seeded repository lacks, and
+    answers on top of the stand-in's defaults."""
 
     function: str
     args: Mapping[str, Any] = field(default_factory=dict)
     hidden: frozenset[str] = frozenset()
+    answers: AnswerTable = field(default_factory=dict)
+
+
+def ephemeral_secrets_output(chain: Chain, args: Mapping[str, Any]) -> str:
+    """What ``ephemeral-secrets`` prints (the real command's output); the default answer otherwise."""
+    ran = execs(chain)
+    if ran and ran[-1].argv[:3] == ("uv", "run", "ephemeral-secrets"):
+        listed = ephemeral_secrets.manifests("dev", main.E2E_NAMESPACE, ephemeral_secrets.generate())
+        return json.dumps(listed)
+    return DEFAULT_ANSWERS[("Container", "stdout")](chain, args)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -77,6 +91,7 @@ SCENARIOS: dict[str, Scenario] = {
     "dag_check": Scenario("dag_check"),
     "unit": Scenario("unit"),
     "integration": Scenario("integration"),
+    "chart": Scenario("chart"),
     "test": Scenario("test"),
     "reports": Scenario("reports"),
     "publish": Scenario(
@@ -100,7 +115,7 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "rollback": Scenario("rollback", {"env": "prod", "kubeconfig": KUBECONFIG, "revision": 3}),
     "status": Scenario("status", {"env": "staging", "kubeconfig": KUBECONFIG}),
-    "e2e": Scenario("e2e"),
+    "e2e": Scenario("e2e", answers={("Container", "stdout"): ephemeral_secrets_output}),
     "dev": Scenario("dev"),
     # Refused before any container runs.
     "deploy-unknown-env": Scenario(
@@ -123,22 +138,29 @@ AGAIN = "#again"
 REPEATED = (*LIVE_CLUSTER, "e2e")
 """Scenarios replayed twice: what changes between two identical calls is their cache-buster."""
 
+TOOLS = pins.TOOLS_BASE_IMAGE
+LOOKUPS = set(pins.CHART_IMAGES.values())
+"""Containers ``from`` the chart's images: the pipeline reads their ``imageRef`` (the digest), no exec."""
+DEPLOYS = {pins.HELM_IMAGE, TOOLS, *LOOKUPS}
+"""Every deploy renders (Helm), checks (``chart-check`` in the tools container) and pins the images."""
+CHECKS = {BUILT, TOOLS, *LOOKUPS}
 EVALUATED_IMAGES: dict[str, set[str]] = {
     "build": {BUILT},
-    "lint": {pins.LINT_BASE_IMAGE},
+    "lint": {TOOLS},
     "dag_check": {BUILT},
-    "unit": {BUILT},
-    "integration": {BUILT},
-    "test": {BUILT, pins.LINT_BASE_IMAGE},
-    "reports": {BUILT, pins.LINT_BASE_IMAGE},
+    "unit": {TOOLS},
+    "integration": {TOOLS},
+    "chart": {TOOLS, *LOOKUPS},
+    "test": CHECKS,
+    "reports": CHECKS,
     "publish": {BUILT},
-    "deploy-prod": {pins.HELM_IMAGE},
-    "deploy-dry-run": {pins.HELM_IMAGE},
-    "deploy-dry-run-live": {pins.HELM_IMAGE},
-    "deploy-staging-tag": {pins.HELM_IMAGE},
-    "rollback": {pins.HELM_IMAGE},
+    "deploy-prod": {*DEPLOYS, pins.KUBECTL_IMAGE},
+    "deploy-dry-run": DEPLOYS,
+    "deploy-dry-run-live": DEPLOYS,
+    "deploy-staging-tag": {*DEPLOYS, pins.KUBECTL_IMAGE},
+    "rollback": {pins.HELM_IMAGE, pins.KUBECTL_IMAGE},
     "status": {pins.HELM_IMAGE},
-    "e2e": {BUILT, pins.K3S_IMAGE, pins.HELM_IMAGE},
+    "e2e": {BUILT, pins.K3S_IMAGE, *DEPLOYS},
     "dev": {BUILT},
 }
 """The images of the containers each call runs (evaluates or returns)."""
@@ -152,16 +174,20 @@ INTEGRATION_SERVICES = {
 }
 SUPPORTING_IMAGES: dict[str, set[str]] = {
     "lint": {pins.UV_IMAGE},
-    "dag_check": {pins.UV_IMAGE},
-    "unit": {pins.UV_IMAGE},
-    "integration": {pins.UV_IMAGE, *INTEGRATION_SERVICES},
-    "test": {pins.UV_IMAGE, *INTEGRATION_SERVICES},
-    "reports": {pins.UV_IMAGE, *INTEGRATION_SERVICES},
+    "integration": INTEGRATION_SERVICES,
+    "chart": {pins.UV_IMAGE, pins.HELM_IMAGE},
+    "test": {pins.UV_IMAGE, pins.HELM_IMAGE, *INTEGRATION_SERVICES},
+    "reports": {pins.UV_IMAGE, pins.HELM_IMAGE, *INTEGRATION_SERVICES},
+    "deploy-prod": {pins.UV_IMAGE},
+    "deploy-dry-run": {pins.UV_IMAGE},
+    "deploy-dry-run-live": {pins.UV_IMAGE},
+    "deploy-staging-tag": {pins.UV_IMAGE},
+    "e2e": {pins.UV_IMAGE},
     "dev": {pins.POSTGRES_IMAGE},
 }
-"""Images of the containers only passed to others: the uv binary's source and the service containers."""
+"""Images of the containers only passed to others: the uv binary's source, the services, the renderer."""
 
-CHECK_SCENARIOS = ("lint", "dag_check", "unit", "integration", "test", "reports")
+CHECK_SCENARIOS = ("lint", "dag_check", "unit", "integration", "chart", "test", "reports")
 CLUSTER_COMMANDS = {"upgrade", "install", "rollback", "uninstall", "status", "history", "get", "list", "test"}
 """Helm subcommands that read or change the cluster (``template`` renders locally)."""
 
@@ -180,7 +206,12 @@ class Replays:
 def invoke_scenario(repo: Path, schema: Path, scenario: Scenario) -> Invocation:
     source = SourceView(repo, hidden=scenario.hidden)
     return replay_invoke(
-        repo, scenario.function, scenario.args, parent={"source": source}, schema_path=schema
+        repo,
+        scenario.function,
+        scenario.args,
+        parent={"source": source},
+        answers=scenario.answers,
+        schema_path=schema,
     )
 
 
@@ -314,14 +345,28 @@ def test_the_built_image_is_the_repository_s_dockerfile_with_the_pinned_versions
 def test_check_containers_run_exactly_the_command_table(replays: Replays, name: str) -> None:
     functions = TEST_FUNCTIONS if name in {"test", "reports"} else (name,)
     table = {command.argv for function in functions for command in commands_for(function)}
-    ran = [run.argv for run in run_execs(replays[name])]
-    missing = sorted(table - set(ran))
-    extra = sorted({argv for argv in ran if argv not in table})
+    evaluated = [execs(container) for container in replays[name].evaluated_containers()]
+    ran = {runs[-1].argv for runs in evaluated if runs}
+    preparing = {run.argv for runs in evaluated for run in runs[:-1]}
+    missing = sorted(table - ran)
+    extra = sorted(ran - table)
     assert not missing, f"table commands never run: {missing}"
     assert not extra, (
-        "execs that are no entry of the command table (so the native suite never runs them):\n"
+        "commands that are no entry of the command table (so the native suite never runs them):\n"
         + "\n".join(shlex.join(argv) for argv in extra)
     )
+    unprepared = sorted(preparing - set(image.PREPARATION))
+    assert not unprepared, (
+        "execs that prepare a check container other than the declared set-up (image.PREPARATION):\n"
+        + "\n".join(shlex.join(argv) for argv in unprepared)
+    )
+
+
+def test_the_test_containers_are_prepared_by_the_script_the_native_run_uses(repo: Path) -> None:
+    (setup,) = [argv for argv in image.PREPARATION if argv[0] == image.SETUP_SCRIPT]
+    assert (repo / setup[0]).is_file()
+    assert f"{image.SETUP_SCRIPT} | tail -n 1" in (repo / "scripts" / "test").read_text()
+    assert (repo / ".ci" / "run").read_text().rstrip().endswith("exec ./scripts/test")
 
 
 def test_every_table_command_belongs_to_a_check_function() -> None:
@@ -459,21 +504,52 @@ def test_uv_sync_runs_with_the_local_path_dependencies_present(
 # --- Helm -----------------------------------------------------------------------------------------
 
 
-def expected_helm_argvs(repo: Path, scenario: Scenario) -> list[list[str]]:
-    """The command lines :mod:`helm` builds for the scenario's arguments, in the order they run."""
+def pinned_chart_images(invocation: Invocation) -> dict[str, str]:
+    """The chart images as the call resolved them (the ``imageRef`` it read of each chart image)."""
+    keys = {reference: key for key, reference in pins.CHART_IMAGES.items()}
+    return {
+        keys[base_image(leaf.chain)]: str(leaf.value)
+        for query in invocation.queries
+        for leaf in query.leaves
+        if leaf.field == "imageRef" and leaf.chain is not None
+    }
+
+
+def expected_helm_argvs(repo: Path, scenario: Scenario, invocation: Invocation) -> list[list[str]]:
+    """The cluster command lines :mod:`helm` builds for the scenario's arguments, in the order they run."""
     args = scenario.args
     if scenario.function == "deploy":
-        plan = helm.plan_deploy(env=args["env"], image=args["image"], existing=repo_values_files(repo))
-        if not args.get("dry_run"):
-            return [helm.upgrade_argv(plan)]
-        rendered = [helm.template_argv(plan)]
-        if "kubeconfig" in args:
-            rendered.append(helm.get_manifest_argv(plan.release, plan.namespace))
-        return rendered
+        plan = helm.pin_chart_images(
+            helm.plan_deploy(env=args["env"], image=args["image"], existing=repo_values_files(repo)),
+            pinned_chart_images(invocation),
+        )
+        if args.get("dry_run"):
+            rendered = [helm.template_argv(plan), helm.network_template_argv(plan)]
+            if "kubeconfig" in args:
+                rendered.append(helm.get_manifest_argv(plan.release, plan.namespace))
+            return rendered
+        return [
+            helm.network_upgrade_argv(plan),
+            helm.finished_jobs_cleanup_argv(plan.release, plan.namespace),
+            helm.upgrade_argv(plan),
+        ]
     namespace = helm.default_namespace(args["env"])
     if scenario.function == "rollback":
-        return [helm.rollback_argv(helm.DEFAULT_RELEASE, namespace, args["revision"])]
+        return [
+            helm.finished_jobs_cleanup_argv(helm.DEFAULT_RELEASE, namespace),
+            helm.rollback_argv(helm.DEFAULT_RELEASE, namespace, args["revision"]),
+        ]
     return helm.status_argvs(helm.DEFAULT_RELEASE, namespace)
+
+
+def rendered_argvs(invocation: Invocation) -> list[list[str]]:
+    """The ``helm template`` execs of every container the call built (rendering feeds the check)."""
+    return [
+        list(run.argv)
+        for container in invocation.containers()
+        for run in execs(container)
+        if run.argv[:2] == ("helm", "template")
+    ]
 
 
 HELM_SCENARIOS = (
@@ -488,14 +564,40 @@ HELM_SCENARIOS = (
 
 @pytest.mark.parametrize("name", HELM_SCENARIOS)
 def test_helm_runs_the_command_lines_of_the_helm_module(replays: Replays, repo: Path, name: str) -> None:
-    ran = [list(run.argv) for run in run_execs(replays[name])]
-    assert ran == expected_helm_argvs(repo, SCENARIOS[name])
+    invocation = replays[name]
+    ran = [list(run.argv) for run in run_execs(invocation) if run.argv[0] in {"helm", "kubectl"}]
+    assert ran == expected_helm_argvs(repo, SCENARIOS[name], invocation)
+
+
+@pytest.mark.parametrize("name", [name for name in HELM_SCENARIOS if SCENARIOS[name].function == "deploy"])
+def test_every_deploy_renders_and_checks_both_releases_first(replays: Replays, repo: Path, name: str) -> None:
+    invocation = replays[name]
+    args = SCENARIOS[name].args
+    plan = helm.pin_chart_images(
+        helm.plan_deploy(env=args["env"], image=args["image"], existing=repo_values_files(repo)),
+        pinned_chart_images(invocation),
+    )
+    assert rendered_argvs(invocation)[:2] == [helm.template_argv(plan), helm.network_template_argv(plan)]
+    (check,) = [c for c in commands_for("chart") if c.step == f"chart-{args['env']}"]
+    ran = [run.argv for run in run_execs(invocation)]
+    assert check.argv in ran
+    changes = [i for i, argv in enumerate(ran) if argv[:2] in {("helm", "upgrade"), ("kubectl", "delete")}]
+    assert all(ran.index(check.argv) < i for i in changes), "the release is checked before it is installed"
+
+
+def test_the_chart_images_are_pinned_by_the_digests_the_engine_resolved(replays: Replays) -> None:
+    invocation = replays["deploy-prod"]
+    pinned = pinned_chart_images(invocation)
+    assert set(pinned) == set(pins.CHART_IMAGES)
+    assert all(helm.parse_image(reference).digest for reference in pinned.values())
 
 
 @pytest.mark.parametrize("name", HELM_SCENARIOS)
 def test_the_kubeconfig_is_mounted_as_the_given_secret_only(replays: Replays, name: str) -> None:
     invocation = replays[name]
     for container in invocation.evaluated_containers():
+        if base_image(container) not in {pins.HELM_IMAGE, pins.KUBECTL_IMAGE}:
+            continue
         mounts = [step for step in container_steps(container) if step.field == "withMountedSecret"]
         if "kubeconfig" not in SCENARIOS[name].args:
             assert mounts == [], "a dry run without a kubeconfig mounts none"
@@ -513,8 +615,10 @@ def test_helm_installs_the_official_chart_by_its_name_with_the_env_values(
     env = SCENARIOS[name].args.get("env", "dev")
     installs = [
         run.argv
-        for run in run_execs(replays[name])
+        for container in replays[name].containers()
+        for run in execs(container)
         if run.argv[:2] in {("helm", "upgrade"), ("helm", "template")}
+        and helm_chart_args(run.argv)[1] != helm.NETWORK_CHART
     ]
     assert installs
     for argv in installs:
@@ -542,8 +646,8 @@ def test_helm_runs_in_a_helm_4_image(replays: Replays, name: str) -> None:
 
 def test_a_dry_run_never_changes_the_cluster(replays: Replays) -> None:
     for name in ("deploy-dry-run", "deploy-dry-run-live"):
-        subcommands = [run.argv[1] for run in run_execs(replays[name])]
-        assert subcommands and set(subcommands) <= {"template", "get"}, subcommands
+        cluster = [run.argv for run in run_execs(replays[name]) if run.argv[0] in {"helm", "kubectl"}]
+        assert cluster and {argv[:2] for argv in cluster} <= {("helm", "template"), ("helm", "get")}, cluster
 
 
 # --- live clusters need a per-call cache-buster ---------------------------------------------------
@@ -574,9 +678,22 @@ def test_live_cluster_execs_carry_a_per_call_cache_buster(replays: Replays, name
     )
 
 
+@pytest.mark.parametrize("name", ["deploy-prod", "deploy-staging-tag", "e2e"])
+def test_the_network_release_is_our_chart_beside_the_airflow_release(replays: Replays, name: str) -> None:
+    upgrades = [run.argv for run in run_execs(replays[name]) if run.argv[:2] == ("helm", "upgrade")]
+    assert [helm_chart_args(argv) for argv in upgrades] == [
+        (f"{helm.DEFAULT_RELEASE}-network", helm.NETWORK_CHART),
+        (helm.DEFAULT_RELEASE, pins.CHART_NAME),
+    ]
+
+
 def test_e2e_installs_into_a_fresh_cluster_per_call(replays: Replays) -> None:
     def install(invocation: Invocation) -> Exec:
-        (run,) = [run for run in run_execs(invocation) if run.argv[:2] == ("helm", "upgrade")]
+        (run,) = [
+            run
+            for run in run_execs(invocation)
+            if run.argv[:2] == ("helm", "upgrade") and helm_chart_args(run.argv)[1] == pins.CHART_NAME
+        ]
         return run
 
     first, second = install(replays["e2e"]), install(replays[f"e2e{AGAIN}"])
@@ -594,13 +711,13 @@ def test_e2e_installs_into_a_fresh_cluster_per_call(replays: Replays) -> None:
 
 
 def test_e2e_points_the_kubeconfig_at_the_k3s_service(replays: Replays) -> None:
-    (kubeconfig,) = [
-        chain
+    (plaintext,) = {
+        chain.args["plaintext"]
         for chain in replays["e2e"].chains
-        if chain.field == "setSecret" and chain.args["name"] == "airflow-platform-e2e-kubeconfig"
-    ]
-    server = f"https://{helm_runner.K3S_ALIAS}:{helm_runner.K3S_API_PORT}"
-    assert f"server: {server}" in kubeconfig.args["plaintext"]
+        if chain.field == "setSecret" and chain.args["name"].startswith("airflow-platform-e2e-kubeconfig-")
+    }
+    server = f"https://{k3s.ALIAS}:{k3s.API_PORT}"
+    assert f"server: {server}" in plaintext
 
 
 # --- publish --------------------------------------------------------------------------------------
