@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from airflow_platform_ci import helm, k3s, main
+from platform_devkit import ephemeral_secrets
 from platform_devkit.chart.netpol import cut_paths
 from platform_devkit.chart.render import RenderedRelease, render_argv
 from platform_devkit.chart.validate import validate_objects
@@ -59,3 +60,42 @@ def test_the_network_paths_airflow_needs_stay_open(
     network = render_argv(network_chart, helm.network_upgrade_argv(e2e_plan), REPO)
     objects = [*e2e_release.objects, *network.objects]
     assert [str(problem) for problem in cut_paths(objects, e2e_release.namespace)] == []
+
+
+def referenced_secrets(release: RenderedRelease) -> set[tuple[str, str | None]]:
+    """Every (Secret, key) the release's pods read; key ``None`` for a whole Secret (volume, envFrom)."""
+    found: set[tuple[str, str | None]] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "secretKeyRef" in node:
+                ref = node["secretKeyRef"]
+                found.add((ref["name"], ref["key"]))
+            elif "secretRef" in node:
+                found.add((node["secretRef"]["name"], None))
+            elif "secret" in node and isinstance(node["secret"], dict) and "secretName" in node["secret"]:
+                found.add((node["secret"]["secretName"], None))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for item in release.objects:
+        if item.kind != "Secret":
+            walk(item.body)
+    return found
+
+
+def test_ephemeral_secrets_satisfy_every_secret_the_e2e_release_reads(e2e_release: RenderedRelease) -> None:
+    listed = ephemeral_secrets.manifests("dev", e2e_release.namespace, ephemeral_secrets.generate())
+    generated = {item["metadata"]["name"]: set(item["stringData"]) for item in listed["items"]}
+    rendered_secrets = {item.name for item in e2e_release.of_kind("Secret")}
+    read = referenced_secrets(e2e_release)
+    assert {("airflow-dev-admin", "password"), ("airflow-metadata", "connection")} <= read
+    missing = sorted(
+        f"{name}[{key}]" if key else name
+        for name, key in read
+        if name not in rendered_secrets and (name not in generated or (key and key not in generated[name]))
+    )
+    assert missing == []
