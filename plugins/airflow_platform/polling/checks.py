@@ -51,8 +51,8 @@ def drive_check(check: Check, answer: Callable[[Any], Any]) -> Outcome | None:
 def event_details(event: Mapping[str, Any] | None, source: str) -> dict[str, Any]:
     """For operators and sensors: the details of a ``success`` event, or fail the task with its message.
 
-    Events of the form ``{status, message, details}``; an event without ``details`` (fired by an
-    earlier release of a trigger) yields its other keys as the details.
+    Events have the form ``{status, message, details}``; a flat event without ``details`` (such as
+    ``{"status": "success", "run_id": ...}``) yields its other keys as the details.
 
     Raises:
         AirflowFailException: the event is missing, ``failed`` or ``error``.
