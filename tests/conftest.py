@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import pytest
 
@@ -26,7 +26,7 @@ from platform_devkit.loopback.s3 import S3Service, start_s3
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-TIERS = ("unit", "dags", "integration", "e2e", "ci", "image")
+TIERS = ("unit", "dags", "integration", "e2e", "ci", "image", "chart")
 
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
 os.environ.update(
@@ -51,20 +51,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(relative.parts[0])
 
 
+def skip_or_fail(message: str) -> NoReturn:
+    """Give up on a test whose prerequisite is missing: a failure in CI, a skip elsewhere."""
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
 def start_or_skip(name: str, start: Callable[[], T]) -> T:
     """Start a service; a missing program fails the test in CI and skips it elsewhere."""
     try:
         return start()
     except MissingDependencyError as error:
-        fail_in_ci_or_skip(f"{name} is unavailable: {error}")
-        raise
+        skip_or_fail(f"{name} is unavailable: {error}")
 
 
-def fail_in_ci_or_skip(message: str) -> None:
-    """Fail the test in CI, where everything must be there; skip it on a developer machine."""
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+@pytest.fixture(scope="session")
+def missing_prerequisite() -> Callable[[str], NoReturn]:
+    """:func:`skip_or_fail` for the tiers' fixtures: call it with what is missing and how to get it."""
+    return skip_or_fail
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +77,7 @@ def chart_data() -> Path:
     """The official chart's data files (Chart.yaml, values.yaml, values.schema.json), read in place."""
     directory = chart_dir()
     if not (directory / "values.schema.json").is_file():
-        fail_in_ci_or_skip(
+        skip_or_fail(
             f"the chart's data files are not at {directory}: set {ENV_CHART_DIR} to a folder holding "
             "Chart.yaml, values.yaml and values.schema.json of chart 1.21.0 (from the chart's archive, "
             "https://airflow.apache.org/airflow-1.21.0.tgz), or place shared/airflow-chart beside the "

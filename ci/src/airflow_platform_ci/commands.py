@@ -75,7 +75,7 @@ def _chart_check(env: str) -> ProjectCommand:
     return ProjectCommand(
         f"chart-{env}",
         "chart",
-        ("uv", "run", "chart-check", "--env", env, f"{RENDERED_DIR}/{env}.yaml"),
+        ("uv", "run", "chart-check", "--env", env, "--require-network-paths", f"{RENDERED_DIR}/{env}.yaml"),
         Runtime.LINTERS,
     )
 

@@ -21,6 +21,10 @@ DIGEST_REQUIRED: Final = frozenset({"prod"})
 BASE_VALUES: Final = "helm/values.yaml"
 E2E_VALUES: Final = "helm/values-e2e.yaml"
 """Applied over dev by ``e2e`` only: the preloaded image, a NodePort, the DAGs the image ships."""
+NETWORK_CHART: Final = "helm/network-policies"
+"""Our chart of the NetworkPolicies chart 1.21.0 cannot express, installed as ``<release>-network``."""
+RELEASE_JOB_COMPONENTS: Final = ("run-airflow-migrations", "create-user-job")
+"""The ``component`` labels of the chart's Jobs, which are plain Jobs of the release (no hooks)."""
 DEV_ADMIN_USERNAME: Final = "platform-admin"
 """The bootstrap user of values-dev.yaml's ``createUserJob`` (password in Secret ``airflow-dev-admin``)."""
 API_SERVER_CONFIG: Final = "helm/webserver_config.py"
@@ -286,6 +290,66 @@ def template_argv(plan: DeployPlan) -> list[str]:
         *_chart_and_values(plan),
         "--kube-version",
         KUBERNETES_VERSION,
+    ]
+
+
+def network_release(plan: DeployPlan) -> str:
+    """Return the release name of :data:`NETWORK_CHART` beside ``plan``'s Airflow release."""
+    return f"{plan.release}-network"
+
+
+def _network_chart_and_values(plan: DeployPlan) -> list[str]:
+    return [
+        NETWORK_CHART,
+        "--namespace",
+        plan.namespace,
+        "--set-string",
+        f"airflowRelease={plan.release}",
+    ]
+
+
+def network_upgrade_argv(plan: DeployPlan) -> list[str]:
+    """Return ``helm upgrade --install`` of :data:`NETWORK_CHART` beside the plan's release."""
+    argv = ["helm", "upgrade", "--install", network_release(plan), *_network_chart_and_values(plan)]
+    argv += ["--create-namespace", "--server-side=auto", "--history-max", str(plan.history_max)]
+    argv += ["--timeout", plan.timeout]
+    if plan.wait:
+        argv += ["--wait=watcher", "--rollback-on-failure"]
+    return argv
+
+
+def network_template_argv(plan: DeployPlan) -> list[str]:
+    """Return ``helm template`` of :data:`NETWORK_CHART` for the plan."""
+    return [
+        "helm",
+        "template",
+        network_release(plan),
+        *_network_chart_and_values(plan),
+        "--kube-version",
+        KUBERNETES_VERSION,
+    ]
+
+
+def finished_jobs_cleanup_argv(release: str, namespace: str) -> list[str]:
+    """Return the ``kubectl delete`` of the release's Jobs that run before an upgrade or a rollback.
+
+    The chart's migration and create-user Jobs are plain Jobs (``--wait`` waits for them), and a
+    Job's pod template cannot change while the Job exists: an upgrade to a new image, or a rollback
+    to an old one, would be refused by the API server. Deleting the Jobs first lets Helm create them
+    again from the new revision, and waits for them. Deploys of one release never run concurrently
+    (the workflows serialise them), so no Job of another deploy is running.
+    """
+    components = ",".join(RELEASE_JOB_COMPONENTS)
+    return [
+        "kubectl",
+        "delete",
+        "job",
+        "--namespace",
+        check_name("namespace", namespace),
+        "--selector",
+        f"tier=airflow,release={check_name('release', release)},component in ({components})",
+        "--ignore-not-found",
+        "--wait",
     ]
 
 

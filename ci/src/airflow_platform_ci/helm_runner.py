@@ -12,7 +12,7 @@ from dagger import dag
 
 from airflow_platform_ci import helm
 from airflow_platform_ci.commands import RENDERED_DIR
-from airflow_platform_ci.pins import CHART_IMAGES, HELM_IMAGE
+from airflow_platform_ci.pins import CHART_IMAGES, HELM_IMAGE, KUBECTL_IMAGE
 
 KUBECONFIG_PATH = "/run/secrets/kubeconfig"
 HELM_CACHE_VOLUME = "airflow-platform-helm"
@@ -41,6 +41,15 @@ async def resolve_chart_images() -> dict[str, str]:
     }
 
 
+def with_kubeconfig(container: dagger.Container, kubeconfig: dagger.Secret | None) -> dagger.Container:
+    """Mount the kubeconfig as a secret file (never an environment value) and point ``KUBECONFIG`` at it."""
+    if kubeconfig is None:
+        return container
+    return container.with_mounted_secret(KUBECONFIG_PATH, kubeconfig).with_env_variable(
+        "KUBECONFIG", KUBECONFIG_PATH
+    )
+
+
 def helm_container(source: dagger.Directory, kubeconfig: dagger.Secret | None) -> dagger.Container:
     """The pinned Helm image with ``helm/`` from the source and, if given, the kubeconfig as a secret file."""
     container = (
@@ -50,11 +59,12 @@ def helm_container(source: dagger.Directory, kubeconfig: dagger.Secret | None) -
         .with_directory(f"{WORKDIR}/helm", source.directory("helm"))
         .with_workdir(WORKDIR)
     )
-    if kubeconfig is not None:
-        container = container.with_mounted_secret(KUBECONFIG_PATH, kubeconfig).with_env_variable(
-            "KUBECONFIG", KUBECONFIG_PATH
-        )
-    return container
+    return with_kubeconfig(container, kubeconfig)
+
+
+def kubectl_container(kubeconfig: dagger.Secret) -> dagger.Container:
+    """The pinned ``kubectl`` with the kubeconfig as a secret file."""
+    return with_kubeconfig(dag.container().from_(KUBECTL_IMAGE), kubeconfig)
 
 
 async def run_helm(container: dagger.Container, argv: list[str]) -> str:
@@ -63,13 +73,40 @@ async def run_helm(container: dagger.Container, argv: list[str]) -> str:
 
 
 def rendered(container: dagger.Container, plan: helm.DeployPlan) -> dagger.File:
-    """The manifests ``helm template`` renders for the plan; Helm validates the values schema here."""
-    path = f"{WORKDIR}/{RENDERED_DIR}/{plan.env}.yaml"
+    """Everything a deploy of the plan installs, as ``helm template`` renders it, in one file.
+
+    The official chart's release, then the network release beside it. Helm validates the values
+    against the chart's schema here, so a bad overlay is refused naming its key.
+    """
+    folder = f"{WORKDIR}/{RENDERED_DIR}"
+    path = f"{folder}/{plan.env}.yaml"
     return (
-        container.with_exec(["mkdir", "-p", f"{WORKDIR}/{RENDERED_DIR}"])
-        .with_exec(helm.template_argv(plan), redirect_stdout=path)
+        container.with_exec(["mkdir", "-p", folder])
+        .with_exec(helm.template_argv(plan), redirect_stdout=f"{folder}/airflow.yaml")
+        .with_exec(helm.network_template_argv(plan), redirect_stdout=f"{folder}/network.yaml")
+        .with_exec(["sh", "-c", f"cat {folder}/airflow.yaml {folder}/network.yaml > {path}"])
         .file(path)
     )
+
+
+async def install(helm_ctr: dagger.Container, kubectl: dagger.Container, plan: helm.DeployPlan) -> str:
+    """Install or upgrade the plan's releases: the network policies, then Airflow after its old Jobs go.
+
+    Args:
+        helm_ctr: :func:`helm_container` with the kubeconfig.
+        kubectl: :func:`kubectl_container` for the same cluster.
+        plan: The validated, image-pinned plan.
+    """
+    network = await run_helm(helm_ctr, helm.network_upgrade_argv(plan))
+    await remove_finished_jobs(kubectl, plan.release, plan.namespace)
+    airflow = await run_helm(helm_ctr, helm.upgrade_argv(plan))
+    return f"{network}\n{airflow}"
+
+
+async def remove_finished_jobs(kubectl: dagger.Container, release: str, namespace: str) -> str:
+    """Delete the release's migration and create-user Jobs (see :func:`helm.finished_jobs_cleanup_argv`)."""
+    argv = helm.finished_jobs_cleanup_argv(release, namespace)
+    return await live(kubectl).with_exec(argv).stdout()
 
 
 async def live_manifest(container: dagger.Container, plan: helm.DeployPlan) -> str:

@@ -19,6 +19,11 @@ UV_CACHE_VOLUME = "airflow-platform-uv"
 SETUP_SCRIPT = "scripts/setup"
 TOOLS_DIR = "/opt/platform-tools"
 """Where ``scripts/setup`` puts its private uv in the test container (``PLATFORM_TOOLS_DIR``)."""
+SYNC_DEV_GROUP = ("uv", "sync", "--only-group", "dev")
+"""The lint container's environment: the dev group, which ``scripts/setup`` also syncs natively."""
+MAKE_REPORTS_DIR = ("mkdir", "-p", REPORTS_DIR)
+PREPARATION = ((SETUP_SCRIPT,), SYNC_DEV_GROUP, MAKE_REPORTS_DIR)
+"""Every exec that prepares a check container before its table command: the same set-up as natively."""
 """The script that prepares a native machine and, here, the test container (system packages, uv, env)."""
 
 
@@ -43,7 +48,7 @@ def image_env(image: dagger.Container, source: dagger.Directory) -> dagger.Conta
     return (
         image.with_directory(f"{IMAGE_WORKDIR}/dags", source.directory("dags"), owner="50000:0")
         .with_workdir(IMAGE_WORKDIR)
-        .with_exec(["mkdir", "-p", REPORTS_DIR])
+        .with_exec(list(MAKE_REPORTS_DIR))
     )
 
 
@@ -72,10 +77,10 @@ def lint_env(source: dagger.Directory) -> dagger.Container:
             source,
             include=["pyproject.toml", "uv.lock", "README.md", "ci/**", "devkit/**"],
         )
-        .with_exec(["uv", "sync", "--only-group", "dev"])
+        .with_exec(list(SYNC_DEV_GROUP))
         .with_directory(WORKDIR, source)
     )
-    return container.with_env_variable("UV_NO_SYNC", "1").with_exec(["mkdir", "-p", REPORTS_DIR])
+    return container.with_env_variable("UV_NO_SYNC", "1").with_exec(list(MAKE_REPORTS_DIR))
 
 
 def test_env(source: dagger.Directory) -> dagger.Container:
@@ -98,5 +103,5 @@ def test_env(source: dagger.Directory) -> dagger.Container:
     return (
         container.with_env_variable("PATH", f"{TOOLS_DIR}/bin:${{PATH}}", expand=True)
         .with_env_variable("UV_NO_SYNC", "1")
-        .with_exec(["mkdir", "-p", REPORTS_DIR])
+        .with_exec(list(MAKE_REPORTS_DIR))
     )

@@ -76,16 +76,6 @@ def server(image: dagger.Container, run_id: str) -> dagger.Service:
     )
 
 
-def kubectl(run_id: str) -> dagger.Container:
-    """A container with ``kubectl`` (the k3s image's) and the cluster's config volume mounted."""
-    return (
-        dag.container()
-        .from_(K3S_IMAGE)
-        .with_mounted_cache(CONFIG_DIR, dag.cache_volume(f"airflow-platform-k3s-config-{run_id}"))
-        .with_env_variable("PLATFORM_RUN_ID", run_id)
-    )
-
-
 async def kubeconfig(cluster: dagger.Service, run_id: str) -> dagger.Secret:
     """Wait for the node to be Ready, then return the kubeconfig, pointed at :data:`ALIAS`, as a secret.
 
@@ -94,13 +84,20 @@ async def kubeconfig(cluster: dagger.Service, run_id: str) -> dagger.Secret:
     """
     wait_then_print = (
         f"until [ -s {KUBECONFIG} ]; do sleep 1; done; "
-        f"sed -i 's#https://127.0.0.1:{API_PORT}#https://{ALIAS}:{API_PORT}#' {KUBECONFIG}; "
         f"for attempt in $(seq 1 90); do "
-        f"kubectl --kubeconfig {KUBECONFIG} wait --for=condition=Ready nodes --all --timeout=5s "
+        f"kubectl --kubeconfig {KUBECONFIG} --server https://{ALIAS}:{API_PORT} wait --for=condition=Ready "
+        f"nodes --all --timeout=5s "
         f">/dev/null 2>&1 && exec cat {KUBECONFIG}; sleep 1; done; "
         f"echo 'k3s node not Ready after 90 attempts' >&2; exit 1"
     )
     config = await (
-        kubectl(run_id).with_service_binding(ALIAS, cluster).with_exec(["sh", "-c", wait_then_print]).stdout()
+        dag.container()
+        .from_(K3S_IMAGE)
+        .with_mounted_cache(CONFIG_DIR, dag.cache_volume(f"airflow-platform-k3s-config-{run_id}"))
+        .with_env_variable("PLATFORM_RUN_ID", run_id)
+        .with_service_binding(ALIAS, cluster)
+        .with_exec(["sh", "-c", wait_then_print])
+        .stdout()
     )
+    config = config.replace(f"https://127.0.0.1:{API_PORT}", f"https://{ALIAS}:{API_PORT}")
     return dag.set_secret(f"airflow-platform-e2e-kubeconfig-{run_id}", config)

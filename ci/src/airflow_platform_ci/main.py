@@ -239,10 +239,11 @@ class AirflowPlatform:
         container = helm_runner.helm_container(self.source, kubeconfig)
         manifest = helm_runner.rendered(container, plan)
         ensure_passed(await self._check_rendered(plan.env, manifest))
-        if dry_run:
+        if dry_run or kubeconfig is None:
+            rendered_text = await manifest.contents()
             live_text = await helm_runner.live_manifest(container, plan) if kubeconfig else ""
-            return helm_runner.diff_report(plan, live_text, await manifest.contents())
-        return await helm_runner.run_helm(container, helm.upgrade_argv(plan))
+            return helm_runner.diff_report(plan, live_text, rendered_text)
+        return await helm_runner.install(container, helm_runner.kubectl_container(kubeconfig), plan)
 
     async def _check_rendered(self, env: str, manifest: dagger.File) -> list[StepResult]:
         (command,) = [command for command in commands_for("chart") if command.step == f"chart-{env}"]
@@ -262,6 +263,7 @@ class AirflowPlatform:
         """Roll the release back to a previous revision and wait for it to be ready."""
         namespace = namespace or helm.default_namespace(helm.check_env(env))
         argv = helm.rollback_argv(release, namespace, revision, timeout=timeout)
+        await helm_runner.remove_finished_jobs(helm_runner.kubectl_container(kubeconfig), release, namespace)
         return await helm_runner.run_helm(helm_runner.helm_container(self.source, kubeconfig), argv)
 
     @never_cached
@@ -298,15 +300,13 @@ class AirflowPlatform:
             .stdout()
         )
         password = dag.set_secret(f"airflow-platform-e2e-admin-{run_id}", admin_password(secrets_list))
+        kubectl = helm_runner.kubectl_container(kubeconfig).with_service_binding(k3s.ALIAS, cluster)
         applied = await (
-            helm_runner.live(k3s.kubectl(run_id))
-            .with_service_binding(k3s.ALIAS, cluster)
-            .with_mounted_secret(helm_runner.KUBECONFIG_PATH, kubeconfig)
+            helm_runner.live(kubectl)
             .with_mounted_secret(
                 "/run/secrets/ephemeral.json",
                 dag.set_secret(f"airflow-platform-e2e-secrets-{run_id}", secrets_list),
             )
-            .with_env_variable("KUBECONFIG", helm_runner.KUBECONFIG_PATH)
             .with_exec(["kubectl", "create", "namespace", E2E_NAMESPACE])
             .with_exec(["kubectl", "apply", "--filename", "/run/secrets/ephemeral.json"])
             .stdout()
@@ -320,9 +320,10 @@ class AirflowPlatform:
             extra_values=(helm.E2E_VALUES,),
         )
         plan = helm.pin_chart_images(plan, await helm_runner.resolve_chart_images())
-        installed = await helm_runner.run_helm(
+        installed = await helm_runner.install(
             helm_runner.helm_container(self.source, kubeconfig).with_service_binding(k3s.ALIAS, cluster),
-            helm.upgrade_argv(plan),
+            kubectl,
+            plan,
         )
         smoke = await (
             helm_runner.live(built)

@@ -36,6 +36,8 @@ HELM_IMAGE: Final = f"alpine/helm:{HELM_VERSION}"
 KUBERNETES_VERSION: Final = "1.33"
 """The Kubernetes minor the release is rendered and validated for (``helm template --kube-version``)."""
 K3S_IMAGE: Final = "rancher/k3s:v1.33.4-k3s1"
+KUBECTL_IMAGE: Final = K3S_IMAGE
+"""Where ``kubectl`` comes from: the k3s image carries it at the release's Kubernetes minor."""
 
 POSTGRES_IMAGE: Final = "postgres:15"
 REDIS_IMAGE: Final = "redis:7.4"

@@ -24,7 +24,6 @@ from airflow_platform_ci.pins import (
 POSTGRES_USER = "platform"
 POSTGRES_DB = "platform"
 MLFLOW_DB = "mlflow"
-S3_USER = "platform"
 S3_BUCKET = service_env.S3_BUCKET_NAME
 MLFLOW_PORT = service_env.MLFLOW_PORT
 BUCKET_MARKER = "/bucket-created"
@@ -43,13 +42,14 @@ class ServiceSecrets:
 
 
 def service_secrets() -> ServiceSecrets:
-    """Create fresh random credentials for the service containers of one call.
+    """Create fresh random credentials for the service containers of one call (the S3 user too).
 
     Fresh passwords cost no cache hits: the engine identifies a ``setSecret`` secret by its name (it
     records the plaintext as ``***``), so an exec that uses these secrets has the same cache key in
     every call, and ``reports`` still reuses the test runs of ``test``.
     """
     pg_password, s3_password = secrets.token_hex(16), secrets.token_hex(16)
+    s3_user = f"platform-{secrets.token_hex(8)}"
     pg_base = f"postgresql://{POSTGRES_USER}:{pg_password}@postgres:5432"
     # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; the MLflow server environment has psycopg2.
     mlflow_base = f"postgresql+psycopg2://{POSTGRES_USER}:{pg_password}@postgres:5432"
@@ -57,9 +57,9 @@ def service_secrets() -> ServiceSecrets:
         postgres_password=dag.set_secret("platform-postgres-password", pg_password),
         postgres_url=dag.set_secret("platform-postgres-url", f"{pg_base}/{POSTGRES_DB}"),
         mlflow_backend_uri=dag.set_secret("platform-mlflow-backend-uri", f"{mlflow_base}/{MLFLOW_DB}"),
-        s3_access_key_id=dag.set_secret("platform-s3-access-key-id", S3_USER),
+        s3_access_key_id=dag.set_secret("platform-s3-access-key-id", s3_user),
         s3_secret_access_key=dag.set_secret("platform-s3-secret-access-key", s3_password),
-        s3_mc_host=dag.set_secret("platform-s3-mc-host", f"http://{S3_USER}:{s3_password}@minio:9000"),
+        s3_mc_host=dag.set_secret("platform-s3-mc-host", f"http://{s3_user}:{s3_password}@minio:9000"),
     )
 
 

@@ -43,6 +43,11 @@ REFERENCE_KEY_PATTERN = re.compile(
     r"|SecretAnnotations|^envName)$"
 )
 URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+# A value that only says which Secret holds a credential: what the chart's NOTES print for a
+# password that the release reads from a Secret (dev's bootstrap admin and bundled PostgreSQL).
+SECRET_POINTER = re.compile(
+    r"<from Secret (?P<name>[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?), key (?P<key>[-._a-zA-Z0-9]+)>"
+)
 SECRET_ENV_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|FERNET_KEY|API_KEY|PRIVATE_KEY|SQL_ALCHEMY_CONN)")
 
 
@@ -216,11 +221,14 @@ def find_clear_text_secrets(values: Mapping[str, Any]) -> list[str]:
 
     Flagged: a credential-like key (password, secret, token, ...) with a non-empty literal string,
     an env entry named like a credential with a literal ``value``, and a URL with an embedded password.
-    Secret names and keys inside Secrets (``*SecretName``, ``secretKey``, ...) are references.
+    Secret names and keys inside Secrets (``*SecretName``, ``secretKey``, ...) are references, and so
+    is a value that is exactly a pointer to a Secret (``<from Secret NAME, key KEY>``).
     """
     findings = []
     for path, node in _walk(values):
         key = path[-1] if path else ""
+        if isinstance(node, str) and SECRET_POINTER.fullmatch(node):
+            continue
         if isinstance(node, str) and node.strip() and isinstance(key, str):
             if SECRET_KEY_PATTERN.search(key) and not REFERENCE_KEY_PATTERN.search(key):
                 findings.append(_dotted(path))
@@ -242,6 +250,9 @@ def referenced_secret_names(values: Mapping[str, Any]) -> set[str]:
     names: set[str] = set()
     for path, node in _walk(values):
         key = path[-1] if path else ""
+        pointer = SECRET_POINTER.fullmatch(node) if isinstance(node, str) else None
+        if pointer:
+            names.add(pointer["name"])
         if isinstance(key, str) and isinstance(node, str) and node:
             lowered = key.lower()
             if lowered.endswith("secretname") or lowered in {"existingsecret", "credentialssecret"}:

@@ -111,8 +111,29 @@ def test_secret_references_are_not_flagged() -> None:
             {"name": "PLATFORM_OIDC_CLIENT_SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}
         ],
         "pgbouncer": {"metricsExporterSidecar": {"statsSecretKey": "connection"}},
+        "createUserJob": {"defaultUser": {"password": "<from Secret airflow-dev-admin, key password>"}},
     }
     assert find_clear_text_secrets(references) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<from Secret airflow-dev-admin, key password> <generated>",
+        "<generated> <from Secret airflow-dev-admin, key password>",
+        "<from Secret <generated>>",
+    ],
+)
+def test_a_secret_pointer_with_anything_else_is_flagged(text: str) -> None:
+    password = text.replace("<generated>", secrets.token_hex(8))
+    values = {"createUserJob": {"defaultUser": {"password": password}}}
+    assert find_clear_text_secrets(values) == ["createUserJob.defaultUser.password"]
+
+
+def test_a_secret_pointer_names_a_referenced_secret() -> None:
+    pointer = "<from Secret airflow-dev-postgres, key postgres-password>"
+    values = {"data": {"metadataConnection": {"pass": pointer}}}
+    assert referenced_secret_names(values) == {"airflow-dev-postgres"}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -144,6 +165,16 @@ def test_no_default_admin_user_and_external_database(environment: str) -> None:
     assert "defaultUser" not in values.get("webserver", {})
     assert values["postgresql"]["enabled"] is False
     assert values["pgbouncer"]["enabled"] is True
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_no_helm_hook_for_a_deploy_that_waits(environment: str) -> None:
+    values = merged(environment)
+    for job in ("migrateDatabaseJob", "createUserJob"):
+        assert values[job]["useHelmHooks"] is False, job
+        assert values[job]["applyCustomEnv"] is False, job
+    for name, config_map in values["extraConfigMaps"].items():
+        assert config_map["useHelmHooks"] is False, f"extraConfigMaps.{name} would be a pre-install hook"
 
 
 def test_dev_admin_password_is_read_from_a_secret() -> None:
@@ -184,6 +215,15 @@ def test_connections_of_platform_yaml_come_from_secrets(environment: str) -> Non
     assert needed <= provided
     assert values["config"]["logging"]["remote_log_conn_id"] in PLATFORM["connections"]
     assert values["config"]["logging"]["remote_base_log_folder"].endswith(f"/{environment}")
+
+
+def test_each_environment_has_its_own_data_lake_bucket_and_the_settings_job_imports_it() -> None:
+    buckets = {env: merged(env)["config"]["platform"]["data_lake_bucket"] for env in ENVIRONMENTS}
+    assert len(set(buckets.values())) == len(ENVIRONMENTS), buckets
+    assert "data_lake_bucket" in PLATFORM["variables"]
+    script = merged("prod")["migrateDatabaseJob"]["args"][-1]
+    for option in merged("prod")["config"]["platform"]:
+        assert f'"{option}=${option}"' in script, option
 
 
 def test_each_environment_tracks_its_own_branch_with_git_credentials_from_a_secret() -> None:
@@ -301,7 +341,10 @@ def test_settings_job_migrates_then_imports_pools_and_variables() -> None:
     values = merged("prod")
     job = values["migrateDatabaseJob"]
     script = job["args"][-1]
-    assert job["enabled"] and job["useHelmHooks"], "runs as a post-install/post-upgrade hook"
+    assert job["enabled"]
+    # a plain Job of the release: the deploy waits (--wait), and a post-install hook would only
+    # start after the wait that the Deployments' wait-for-airflow-migrations init containers block
+    assert job["useHelmHooks"] is False and job["applyCustomEnv"] is False
     steps = ["airflow db migrate", "airflow pools import", "airflow variables import"]
     positions = [script.index(step) for step in steps]
     assert positions == sorted(positions)
@@ -315,9 +358,11 @@ def test_settings_program_turns_platform_yaml_into_cli_import_files(tmp_path: Pa
     (home / "config" / "platform.yaml").write_text((REPO / "config" / "platform.yaml").read_text())
     out = tmp_path / "out"
     out.mkdir()
-    program = _settings_program(merged(environment))
+    values = merged(environment)
+    program = _settings_program(values)
+    bucket = values["config"]["platform"]["data_lake_bucket"]
     subprocess.run(
-        [sys.executable, "-c", program, str(out), environment],
+        [sys.executable, "-c", program, str(out), f"environment={environment}", f"data_lake_bucket={bucket}"],
         check=True,
         env={"AIRFLOW_HOME": str(home), "PATH": "/usr/bin:/bin"},
         timeout=30,
@@ -330,8 +375,16 @@ def test_settings_program_turns_platform_yaml_into_cli_import_files(tmp_path: Pa
     assert set(variables) == set(PLATFORM["variables"])
     assert all(isinstance(v["value"], str) for v in variables.values())
     assert variables["environment"]["value"] == environment
+    assert variables["data_lake_bucket"]["value"] == bucket
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_sensors_defer_by_default(environment: str) -> None:
     assert _dig(merged(environment), "config.operators.default_deferrable") == "True"
+
+
+def test_the_e2e_overlay_keeps_the_base_api_server_peers_and_adds_only_the_smoke_client() -> None:
+    base = load_layer(HELM_DIR / "values.yaml").values["apiServer"]["networkPolicy"]["ingress"]["from"]
+    e2e = load_layer(HELM_DIR / "values-e2e.yaml").values["apiServer"]["networkPolicy"]["ingress"]["from"]
+    assert e2e[: len(base)] == base, "values-e2e.yaml must restate the base peers: lists replace"
+    assert e2e[len(base) :] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]

@@ -78,3 +78,10 @@ def test_merge_is_helm_like_maps_merge_lists_replace() -> None:
     overlay = {"a": {"y": 2, "l": [3]}}
     assert merge_values(base, overlay) == {"a": {"x": 1, "y": 2, "l": [3]}, "b": 1}
     assert base == {"a": {"x": 1, "l": [1, 2]}, "b": 1}
+
+
+def test_the_e2e_overlay_over_dev_matches_chart_schema(chart_schema: dict[str, Any]) -> None:
+    layers = [*environment_layers("dev"), load_layer(HELM_DIR / "values-e2e.yaml")]
+    merged = validate_layers(layers, chart_schema)
+    assert merged["images"]["airflow"]["pullPolicy"] == "Never"
+    assert merged["apiServer"]["service"]["ports"][0]["nodePort"] == 30080

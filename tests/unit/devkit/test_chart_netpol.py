@@ -1,0 +1,94 @@
+"""The NetworkPolicy evaluator follows the Kubernetes semantics the required-paths check relies on."""
+
+from __future__ import annotations
+
+import pytest
+
+from platform_devkit.chart.manifests import K8sObject
+from platform_devkit.chart.netpol import Pods, evaluate, selector_matches
+
+API = Pods("api", "ns", {"component": "api-server"}, ports={"api-server": 8080})
+WORKER = Pods("worker", "ns", {"component": "worker"})
+NGINX = Pods("nginx", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"})
+
+
+def policy(spec: dict, namespace: str = "ns") -> K8sObject:
+    body = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "p"},
+        "spec": spec,
+    }
+    body["metadata"]["namespace"] = namespace
+    return K8sObject(body)
+
+
+def ingress(*rules: dict) -> K8sObject:
+    return policy({"podSelector": {"matchLabels": {"component": "api-server"}}, "ingress": list(rules)})
+
+
+@pytest.mark.parametrize(
+    ("selector", "labels", "expected"),
+    [
+        ({}, {"a": "1"}, True),
+        (None, {"a": "1"}, False),
+        ({"matchLabels": {"a": "1"}}, {"a": "1", "b": "2"}, True),
+        ({"matchLabels": {"a": "1"}}, {"a": "2"}, False),
+        ({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]}]}, {"a": "2"}, True),
+        ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["1"]}]}, {}, True),
+        ({"matchExpressions": [{"key": "a", "operator": "Exists"}]}, {}, False),
+        ({"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}, {"a": "1"}, False),
+    ],
+)
+def test_label_selectors(selector, labels, expected) -> None:
+    assert selector_matches(selector, labels) is expected
+
+
+def test_a_pod_no_policy_selects_is_open() -> None:
+    assert evaluate([], WORKER, API, 8080).allowed
+
+
+def test_a_selected_pod_without_rules_is_closed() -> None:
+    verdict = evaluate([ingress()], WORKER, API, 8080)
+    assert not verdict.allowed
+    assert "NetworkPolicy/p isolates api for ingress and no rule admits worker" in verdict.reason
+
+
+def test_a_pod_selector_peer_admits_its_namespace_only() -> None:
+    rule = {"from": [{"podSelector": {"matchLabels": {"component": "worker"}}}], "ports": [{"port": 8080}]}
+    assert evaluate([ingress(rule)], WORKER, API, 8080).allowed
+    elsewhere = Pods("worker elsewhere", "other", {"component": "worker"})
+    assert not evaluate([ingress(rule)], elsewhere, API, 8080).allowed
+    assert not evaluate([ingress(rule)], WORKER, API, 8081).allowed
+
+
+def test_namespace_and_pod_selector_in_one_peer_must_both_match() -> None:
+    peer = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+    }
+    policies = [ingress({"from": [peer]})]
+    assert evaluate(policies, NGINX, API, 8080).allowed
+    assert not evaluate(policies, Pods("other", "ingress-nginx", {}), API, 8080).allowed
+    assert not evaluate(policies, Pods("same labels", "default", NGINX.labels), API, 8080).allowed
+
+
+def test_named_ports_udp_and_port_ranges() -> None:
+    named = ingress({"ports": [{"port": "api-server"}]})
+    assert evaluate([named], WORKER, API, 8080).allowed
+    assert not evaluate([ingress({"ports": [{"port": 8080, "protocol": "UDP"}]})], WORKER, API, 8080).allowed
+    assert evaluate([ingress({"ports": [{"port": 8000, "endPort": 8100}]})], WORKER, API, 8080).allowed
+
+
+def test_ip_blocks_never_match_pods() -> None:
+    assert not evaluate([ingress({"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]})], WORKER, API, 8080).allowed
+
+
+def test_egress_isolation_of_the_source_counts_too() -> None:
+    deny = policy({"podSelector": {"matchLabels": {"component": "worker"}}, "policyTypes": ["Egress"]})
+    verdict = evaluate([deny], WORKER, API, 8080)
+    assert not verdict.allowed and "for egress" in verdict.reason
+
+
+def test_policies_of_another_namespace_do_not_apply() -> None:
+    assert evaluate([policy({"podSelector": {}}, namespace="other")], WORKER, API, 8080).allowed
