@@ -7,7 +7,7 @@ All of them reach MLflow through :class:`~airflow_platform.hooks.mlflow.MLflowHo
 Errors: an unknown model, version, alias, experiment or run (any 4xx from MLflow) raises
 ``AirflowFailException`` naming the object, so no retry is wasted. Transient errors (connection refused,
 timeouts, 5xx) are first retried with backoff by the MLflow client itself, then raised as
-``MLflowTransientError`` for the task's own retries.
+``PlatformTransientError`` for the task's own retries.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_platform.hooks.mlflow import MLflowHook, MLflowPermanentError
-from airflow_platform.triggers.mlflow import validate_stage
+from airflow_platform.conditions.mlflow import validate_stage
+from airflow_platform.exceptions import fail_task_on_permanent_error
+from airflow_platform.hooks.mlflow import MLflowHook
+from airflow_platform.utils.arguments import set_required
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -79,17 +81,15 @@ class MLflowBaseOperator(BaseOperator):
 
         Raises:
             AirflowFailException: MLflow rejected the request (unknown object, invalid argument).
-            MLflowTransientError: MLflow stayed unreachable or failing through the client's retries.
+            PlatformTransientError: MLflow stayed unreachable or failing through the client's retries.
         """
         from mlflow.exceptions import MlflowException
 
-        try:
-            return func(*args, **kwargs)
-        except MlflowException as exc:
-            error = self.hook.translate(exc, what)
-        if isinstance(error, MLflowPermanentError):
-            raise AirflowFailException(str(error)) from None
-        raise error from None
+        with fail_task_on_permanent_error():
+            try:
+                return func(*args, **kwargs)
+            except MlflowException as exc:
+                raise self.hook.translate(exc, what) from None
 
 
 def _numbers(kind: str, values: Mapping[str, Any]) -> dict[str, float]:
@@ -241,10 +241,7 @@ class MLflowRegisterModelOperator(MLflowBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not model_uri or not model_name:
-            raise ValueError("MLflowRegisterModelOperator needs a model_uri and a model_name")
-        self.model_uri = model_uri
-        self.model_name = model_name
+        set_required(self, model_uri=model_uri, model_name=model_name)
         self.tags = dict(tags or {})
         self.description = description
         self.alias = alias
@@ -349,7 +346,8 @@ class MLflowModelTransitionOperator(MLflowBaseOperator):
         **kwargs: See :class:`MLflowBaseOperator`.
 
     Returns:
-        ``{"model_name", "version", "stage", "alias", "previous_alias_version"}`` (pushed to XCom).
+        ``{"model_name", "version", "stage", "alias", "previous_alias_version"}`` (pushed to XCom);
+        ``stage`` and ``alias`` are ``None`` when the operator did not change them.
     """
 
     template_fields: Sequence[str] = ("model_name", "version", "alias")
@@ -365,12 +363,9 @@ class MLflowModelTransitionOperator(MLflowBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not model_name or version in (None, ""):
-            raise ValueError("MLflowModelTransitionOperator needs a model_name and a version")
+        set_required(self, model_name=model_name, version=str(version) if version is not None else None)
         if stage is None and not alias:
             raise ValueError("MLflowModelTransitionOperator needs a stage, an alias, or both")
-        self.model_name = model_name
-        self.version = str(version)
         self.stage = validate_stage(stage) if stage is not None else None
         self.alias = alias
         self.archive_existing_versions = archive_existing_versions
@@ -464,11 +459,9 @@ class MLflowLoadModelOperator(MLflowBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not model_name:
-            raise ValueError("MLflowLoadModelOperator needs a model_name")
+        set_required(self, model_name=model_name)
         if bool(alias) == (version not in (None, "")):
             raise ValueError("give exactly one of alias or version")
-        self.model_name = model_name
         self.alias = alias
         self.version = None if version in (None, "") else str(version)
         self.require_signature = require_signature
