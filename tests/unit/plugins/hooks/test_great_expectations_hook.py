@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from airflow_platform.hooks.great_expectations import DataQualityChecks, DataSource, expectation_label
@@ -56,11 +58,12 @@ def test_an_unreachable_database_is_transient_and_a_missing_connection_permanent
     from airflow_platform.hooks.great_expectations import GreatExpectationsHook
     from platform_devkit.loopback.base import free_port
 
-    monkeypatch.setenv("AIRFLOW_CONN_PG_DOWN", f"postgres://user:secret@127.0.0.1:{free_port()}/db")
+    password = secrets.token_hex(8)
+    monkeypatch.setenv("AIRFLOW_CONN_PG_DOWN", f"postgres://user:{password}@127.0.0.1:{free_port()}/db")
     hook = GreatExpectationsHook()
     with pytest.raises(PlatformTransientError, match=r"table 'public\.orders'") as down:
         hook.load_dataframe(DataSource(table="public.orders", conn_id="pg_down"))
-    assert "secret" not in str(down.value)
+    assert password not in str(down.value)
     monkeypatch.delenv("AIRFLOW_CONN_PG_NOWHERE", raising=False)
     with pytest.raises(PlatformPermanentError, match="pg_nowhere"):
         hook.load_dataframe(DataSource(table="public.orders", conn_id="pg_nowhere"))
