@@ -221,7 +221,7 @@ def enterprise_ml_pipeline():
         @task(
             pool="gpu_pool",
             executor=TRAINING_EXECUTOR,
-            executor_config=gpu_pod_override(cpu="2", memory="4Gi", memory_limit="8Gi"),
+            executor_config=gpu_pod_override(cpu="2", cpu_limit="4", memory="4Gi", memory_limit="8Gi"),
             execution_timeout=timedelta(hours=1),
         )
         def train_model(dataset: dict, run_id: str | None = None) -> dict:
