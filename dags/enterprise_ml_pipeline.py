@@ -21,9 +21,6 @@ A weekly churn model, end to end:
    loads `models:/<name>@champion` and predicts on sample rows.
 7. **notify_outcome** - runs after whichever path ran (`none_failed_min_one_success`) and posts the
    outcome to Slack (connection `slack_alerts`).
-
-Ported from the Airflow 2.8 guide's enterprise pipeline: registry stages became aliases, the per-segment
-loop became dynamic task mapping and the custom sensors and operators come from `airflow_platform`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Operators for MLflow tracking and the model registry (the seed's class names, on Airflow 3 and MLflow 3).
+"""Operators for MLflow tracking and the model registry, on MLflow 3 (aliases; stages still accepted).
 
 All of them reach MLflow through :class:`~airflow_platform.hooks.mlflow.MLflowHook` (connection
 ``mlflow_default``), so no DAG hard-codes a tracking URI. ``mlflow`` is imported only inside
