@@ -26,10 +26,12 @@ from __future__ import annotations
 import base64
 import functools
 import os
+import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -37,6 +39,8 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow_platform.exceptions import PlatformPermanentError, PlatformTransientError
 from airflow_platform.utils.http import ApiCall, AsyncRestClient, RestClient, RestEndpoint, error_for_status
 from airflow_platform.utils.redaction import redact
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import httpx
@@ -174,6 +178,27 @@ def _error_from_response(response: httpx.Response, call: ApiCall) -> Exception:
     return error_for_status(response.status_code, f"{SERVICE} {call.subject}: {detail}")
 
 
+@dataclass(frozen=True)
+class LoadedModel:
+    """A registered model version, loaded as pyfunc.
+
+    Attributes:
+        model: The ``mlflow.pyfunc.PyFuncModel``.
+        model_uri: ``models:/<name>@<alias>`` or ``models:/<name>/<version>``, as it was asked for.
+        model_name: The registered model.
+        version: The version the alias or number resolved to.
+        run_id: The run that logged the model, if any.
+        what: How messages name it, e.g. ``model 'churn' alias 'champion'``.
+    """
+
+    model: Any
+    model_uri: str
+    model_name: str
+    version: str
+    run_id: str | None
+    what: str
+
+
 class MLflowHook(BaseHook):
     """Interact with an MLflow tracking server and model registry through an Airflow connection.
 
@@ -234,6 +259,84 @@ class MLflowHook(BaseHook):
     def translate(self, exc: MlflowException, what: str) -> PlatformPermanentError | PlatformTransientError:
         """Classify an ``MlflowException`` about ``what`` as permanent or transient (credential removed)."""
         return classify_mlflow_exception(exc, self.settings, what)
+
+    def call(self, what: str, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call an ``MlflowClient`` method about ``what``, its errors sorted into our two kinds.
+
+        Raises:
+            PlatformPermanentError: MLflow rejected the request (unknown object, invalid argument).
+            PlatformTransientError: MLflow stayed unreachable or failing through the client's retries.
+        """
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return func(*args, **kwargs)
+        except MlflowException as exc:
+            raise self.translate(exc, what) from None
+
+    def load_registered_model(
+        self, model_name: str, *, alias: str | None = None, version: str | None = None
+    ) -> LoadedModel:
+        """Load a registered model version as a pyfunc model, in this process.
+
+        The version is resolved through this connection's registry (by ``alias`` or ``version``), its
+        files are downloaded from the version's artifact location and loaded with ``mlflow.pyfunc``;
+        the operator that validates a model and the DAGs that score with it load through here.
+
+        Raises:
+            PlatformPermanentError: an unknown model, alias or version, or files that do not load as
+                a pyfunc model.
+            PlatformTransientError: the server or the artifact store could not answer.
+        """
+        import mlflow.artifacts
+        import mlflow.pyfunc
+
+        client = self.get_conn()
+        if alias:
+            what = f"model '{model_name}' alias '{alias}'"
+            model_version = self.call(what, client.get_model_version_by_alias, model_name, alias)
+            model_uri = f"models:/{model_name}@{alias}"
+        else:
+            what = f"model '{model_name}' version {version}"
+            model_version = self.call(what, client.get_model_version, model_name, version)
+            model_uri = f"models:/{model_name}/{version}"
+        artifact_uri = self._artifact_location(client, model_version, what)
+        with tempfile.TemporaryDirectory(prefix="mlflow-model-") as tmp:
+            local = self.call(
+                what,
+                mlflow.artifacts.download_artifacts,
+                artifact_uri=artifact_uri,
+                dst_path=tmp,
+                tracking_uri=self.settings.tracking_uri,
+            )
+            try:
+                model = mlflow.pyfunc.load_model(local)
+            except Exception as exc:
+                raise PlatformPermanentError(f"MLflow {what} cannot be loaded as pyfunc: {exc}") from None
+        return LoadedModel(
+            model=model,
+            model_uri=model_uri,
+            model_name=model_name,
+            version=str(model_version.version),
+            run_id=model_version.run_id,
+            what=what,
+        )
+
+    def _artifact_location(self, client: MlflowClient, model_version: Any, what: str) -> str:
+        """Return where the version's files are, never a ``models:/`` URI.
+
+        A ``models:/`` URI would be resolved through MLflow's process-wide default registry (a local
+        SQLite file when unset) instead of this connection, so it is resolved here with the client.
+        """
+        source = str(model_version.source)
+        if source.startswith("models:/"):
+            model_id = source.removeprefix("models:/").strip("/")
+            return self.call(what, client.get_logged_model, model_id).artifact_location
+        if source.startswith("runs:/"):
+            run_id, _, path = source.removeprefix("runs:/").partition("/")
+            run = self.call(what, client.get_run, run_id)
+            return f"{run.info.artifact_uri}/{path}".rstrip("/")
+        return source
 
     def test_connection(self) -> tuple[bool, str]:
         """Check that the server answers an authenticated API call (the UI's *Test* button)."""

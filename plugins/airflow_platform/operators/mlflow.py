@@ -12,7 +12,6 @@ timeouts, 5xx) are first retried with backoff by the MLflow client itself, then 
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 import warnings
@@ -83,13 +82,8 @@ class MLflowBaseOperator(BaseOperator):
             AirflowFailException: MLflow rejected the request (unknown object, invalid argument).
             PlatformTransientError: MLflow stayed unreachable or failing through the client's retries.
         """
-        from mlflow.exceptions import MlflowException
-
         with fail_task_on_permanent_error():
-            try:
-                return func(*args, **kwargs)
-            except MlflowException as exc:
-                raise self.hook.translate(exc, what) from None
+            return self.hook.call(what, func, *args, **kwargs)
 
 
 def _numbers(kind: str, values: Mapping[str, Any]) -> dict[str, float]:
@@ -471,61 +465,22 @@ class MLflowLoadModelOperator(MLflowBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Resolve the version, download and load the model, validate it, optionally predict."""
-        import mlflow.artifacts
-        import mlflow.pyfunc
-
-        name = self.model_name
-        if self.alias:
-            what = f"model '{name}' alias '{self.alias}'"
-            model_version = self.call(what, self.client.get_model_version_by_alias, name, self.alias)
-            model_uri = f"models:/{name}@{self.alias}"
-        else:
-            what = f"model '{name}' version {self.version}"
-            model_version = self.call(what, self.client.get_model_version, name, self.version)
-            model_uri = f"models:/{name}/{self.version}"
-        artifact_uri = self._artifact_location(model_version, what)
-        with tempfile.TemporaryDirectory(prefix="mlflow-model-") as tmp:
-            local = self.call(
-                what,
-                mlflow.artifacts.download_artifacts,
-                artifact_uri=artifact_uri,
-                dst_path=tmp,
-                tracking_uri=self.hook.settings.tracking_uri,
-            )
-            try:
-                model = mlflow.pyfunc.load_model(local)
-            except Exception as exc:
-                raise AirflowFailException(f"MLflow {what} cannot be loaded as pyfunc: {exc}") from None
-        signature = self._validate_signature(model, what)
+        with fail_task_on_permanent_error():
+            loaded = self.hook.load_registered_model(self.model_name, alias=self.alias, version=self.version)
+        signature = self._validate_signature(loaded.model, loaded.what)
         result: dict[str, Any] = {
-            "model_uri": model_uri,
-            "model_name": name,
-            "version": str(model_version.version),
-            "run_id": model_version.run_id,
-            "flavors": sorted(model.metadata.flavors),
+            "model_uri": loaded.model_uri,
+            "model_name": loaded.model_name,
+            "version": loaded.version,
+            "run_id": loaded.run_id,
+            "flavors": sorted(loaded.model.metadata.flavors),
             "signature": signature,
             "predictions": None,
         }
         if self.sample_input:
-            result["predictions"] = self._predict(model, what)
-        self.log.info("Loaded %s (version %s), signature %s", model_uri, result["version"], signature)
+            result["predictions"] = self._predict(loaded.model, loaded.what)
+        self.log.info("Loaded %s (version %s), signature %s", loaded.model_uri, loaded.version, signature)
         return result
-
-    def _artifact_location(self, model_version: Any, what: str) -> str:
-        """Return where the version's files are, never a ``models:/`` URI.
-
-        A ``models:/`` URI would be resolved through MLflow's process-wide default registry (a local
-        SQLite file when unset) instead of this connection, so it is resolved here with the client.
-        """
-        source = str(model_version.source)
-        if source.startswith("models:/"):
-            model_id = source.removeprefix("models:/").strip("/")
-            return self.call(what, self.client.get_logged_model, model_id).artifact_location
-        if source.startswith("runs:/"):
-            run_id, _, path = source.removeprefix("runs:/").partition("/")
-            run = self.call(what, self.client.get_run, run_id)
-            return f"{run.info.artifact_uri}/{path}".rstrip("/")
-        return source
 
     def _validate_signature(self, model: Any, what: str) -> dict[str, Any] | None:
         signature = model.metadata.signature
