@@ -16,7 +16,7 @@ def serialized() -> dict:
 
 def test_the_override_is_a_valid_pod_for_kubernetes_1_33() -> None:
     body = serialized()
-    body["metadata"]["name"] = "gpu-training"
+    body["metadata"] = {"name": "gpu-training"}
     assert [str(problem) for problem in validate_objects([K8sObject(body)])] == []
 
 
