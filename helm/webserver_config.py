@@ -6,7 +6,10 @@ authentication method, and every endpoint, identifier and credential comes from 
 stops the api-server at start with its name, rather than falling back to something unsafe.
 
 Roles: FAB's Admin / Op / User / Viewer / Public plus ``MLEngineer`` (run and operate DAGs, manage
-Variables and XComs, read Connections and Pools), kept in sync by :class:`PlatformSecurityManager`.
+Variables and XComs, read Connections and Pools) and ``ModelApprover`` (a Viewer who may answer the
+human-in-the-loop approvals of the DAGs in ``APPROVAL_DAGS``), kept in sync by
+:class:`PlatformSecurityManager`. Answering an approval is the ``ModelApprover`` role's alone (and
+Admin's, which holds every permission): User, Op and MLEngineer may read approvals, not answer them.
 Directory groups map to roles through ``AUTH_ROLES_MAPPING``; roles are re-synced at every login.
 """
 
@@ -17,10 +20,13 @@ import os
 from typing import Any, ClassVar
 
 from airflow.providers.fab.auth_manager.security_manager.override import FabAirflowSecurityManagerOverride
-from airflow.security import permissions
+from airflow.providers.fab.www.security import permissions
 from flask_appbuilder.const import AUTH_DB, AUTH_LDAP, AUTH_OAUTH
 
 ML_ENGINEER_ROLE = "MLEngineer"
+MODEL_APPROVER_ROLE = "ModelApprover"
+APPROVAL_DAGS = ("enterprise_ml_pipeline",)
+"""The DAGs whose approvals ModelApprover answers (answering needs ``can_edit`` on the DAG too)."""
 
 # directory group (common name / OIDC "groups" claim value) -> Airflow role
 GROUP_ROLES: dict[str, str] = {
@@ -29,6 +35,7 @@ GROUP_ROLES: dict[str, str] = {
     "airflow-users": "User",
     "airflow-viewers": "Viewer",
     "ml-engineers": ML_ENGINEER_ROLE,
+    "model-approvers": MODEL_APPROVER_ROLE,
 }
 
 ML_ENGINEER_EXTRA_PERMISSIONS = [
@@ -49,20 +56,62 @@ ML_ENGINEER_EXTRA_PERMISSIONS = [
 ]
 
 
+ANSWER_APPROVALS = (permissions.ACTION_CAN_EDIT, permissions.RESOURCE_HITL_DETAIL)
+"""The permission to answer a human-in-the-loop task (with ``can_edit`` on its DAG)."""
+MODEL_APPROVER_EXTRA_PERMISSIONS = [
+    ANSWER_APPROVALS,
+    (permissions.ACTION_CAN_ACCESS_MENU, permissions.RESOURCE_HITL_DETAIL),
+    *(
+        (permissions.ACTION_CAN_EDIT, permissions.resource_name(dag_id, permissions.RESOURCE_DAG))
+        for dag_id in APPROVAL_DAGS
+    ),
+]
+ROLES_THAT_MAY_NOT_ANSWER = ("User", "Op", ML_ENGINEER_ROLE)
+
+
+def _without_answering(role_config: dict[str, Any]) -> dict[str, Any]:
+    if role_config["role"] not in ROLES_THAT_MAY_NOT_ANSWER:
+        return role_config
+    return {**role_config, "perms": [perm for perm in role_config["perms"] if perm != ANSWER_APPROVALS]}
+
+
 class PlatformSecurityManager(FabAirflowSecurityManagerOverride):
-    """FAB's Airflow security manager with the platform's ML engineer role."""
+    """FAB's Airflow security manager with the platform's roles: ML engineers and model approvers."""
 
     ROLE_CONFIGS: ClassVar[list[dict[str, Any]]] = [
-        *FabAirflowSecurityManagerOverride.ROLE_CONFIGS,
-        {
-            "role": ML_ENGINEER_ROLE,
-            "perms": [
-                *FabAirflowSecurityManagerOverride.VIEWER_PERMISSIONS,
-                *FabAirflowSecurityManagerOverride.USER_PERMISSIONS,
-                *ML_ENGINEER_EXTRA_PERMISSIONS,
-            ],
-        },
+        _without_answering(config)
+        for config in [
+            *FabAirflowSecurityManagerOverride.ROLE_CONFIGS,
+            {
+                "role": ML_ENGINEER_ROLE,
+                "perms": [
+                    *FabAirflowSecurityManagerOverride.VIEWER_PERMISSIONS,
+                    *FabAirflowSecurityManagerOverride.USER_PERMISSIONS,
+                    *ML_ENGINEER_EXTRA_PERMISSIONS,
+                ],
+            },
+            {
+                "role": MODEL_APPROVER_ROLE,
+                "perms": [
+                    *FabAirflowSecurityManagerOverride.VIEWER_PERMISSIONS,
+                    *MODEL_APPROVER_EXTRA_PERMISSIONS,
+                ],
+            },
+        ]
     ]
+
+    def sync_roles(self) -> None:
+        """Sync the roles, then take the answering of approvals from the roles that may not answer.
+
+        FAB's sync only ever adds permissions, so a database whose User or Op role once got it from
+        FAB's defaults keeps it unless it is revoked here.
+        """
+        super().sync_roles()
+        answer = self.get_permission(*ANSWER_APPROVALS)
+        for name in ROLES_THAT_MAY_NOT_ANSWER:
+            role = self.find_role(name)
+            if role is not None and answer is not None and answer in role.permissions:
+                self.remove_permission_from_role(role, answer)
 
 
 class MissingAuthSettingError(RuntimeError):

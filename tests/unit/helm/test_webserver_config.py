@@ -87,6 +87,7 @@ def test_ldap_settings_come_from_the_environment(load, fab: Any) -> None:
         "cn=airflow-users,ou=groups,dc=acme,dc=example": ["User"],
         "cn=airflow-viewers,ou=groups,dc=acme,dc=example": ["Viewer"],
         "cn=ml-engineers,ou=groups,dc=acme,dc=example": ["MLEngineer"],
+        "cn=model-approvers,ou=groups,dc=acme,dc=example": ["ModelApprover"],
     }
     assert config["AUTH_ROLES_SYNC_AT_LOGIN"] is True
     assert config["AUTH_USER_REGISTRATION"] is True
@@ -152,3 +153,16 @@ def test_roles_mapping_can_be_replaced(load) -> None:
 def test_unknown_auth_type_stops(load) -> None:
     with pytest.raises(RuntimeError, match="PLATFORM_AUTH_TYPE must be one of"):
         load(PLATFORM_AUTH_TYPE="saml")
+
+
+def test_only_the_model_approver_role_answers_approvals(load) -> None:
+    config = load()
+    roles = {role["role"]: set(role["perms"]) for role in config["PlatformSecurityManager"].ROLE_CONFIGS}
+    answer = ("can_edit", "HITL Detail")
+    assert [name for name, perms in roles.items() if answer in perms] == ["Admin", "ModelApprover"]
+    approver = roles["ModelApprover"]
+    assert ("can_edit", "DAG:enterprise_ml_pipeline") in approver
+    assert ("can_edit", "DAGs") not in approver, "approving is no licence to edit every DAG"
+    assert not any(action == "can_create" for action, _ in approver), "approvers trigger and create nothing"
+    assert ("can_read", "HITL Detail") in roles["Viewer"], "everyone who reads runs sees the approval"
+
