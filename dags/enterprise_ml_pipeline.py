@@ -14,13 +14,21 @@ A weekly churn model, end to end:
    (connection `mlflow_default`); `evaluate_model` scores it on the test set and
    `MLflowLogMetricsOperator` records the metrics on the same run.
 5. **choose_deployment** - deploy when accuracy reaches `{{ var.value.ml_accuracy_threshold }}`,
-   otherwise reject the model.
+   otherwise the model is rejected (`below_threshold`, then `reject_model`).
 6. **deploy** - `MLflowRegisterModelOperator` registers the version as `challenger`,
-   `ModelPerformanceSensor` confirms the experiment meets the threshold on the tracking server,
-   `MLflowModelTransitionOperator` moves the `champion` alias to it and `MLflowLoadModelOperator`
-   loads `models:/<name>@champion` and predicts on sample rows.
+   `ModelPerformanceSensor` confirms the experiment meets the threshold on the tracking server; where
+   the variable `model_approval_required` is true (set per environment), a person of the
+   `ModelApprover` role approves or rejects the promotion (`approve_champion`, human-in-the-loop:
+   the task waits in `awaiting_input`; a rejection, or no answer within a day, ends in
+   `reject_model`); `MLflowModelTransitionOperator` moves the `champion` alias to it,
+   `MLflowLoadModelOperator` loads `models:/<name>@champion` and predicts on sample rows, and
+   `publish_champion` updates the champion-model asset, which schedules `churn_batch_scoring`.
 7. **notify_outcome** - runs after whichever path ran (`none_failed_min_one_success`) and posts the
-   outcome to Slack (connection `slack_alerts`).
+   outcome to Slack (connection `slack_alerts`), a rejection with who rejected it.
+
+Assets: `build_training_set` updates `enterprise_churn_training_set` (the train and test files in the
+data lake, named in the event's extra) and `publish_champion` updates
+`enterprise_churn_classifier_champion` (`models:/enterprise_churn_classifier@champion`).
 """
 
 from __future__ import annotations
@@ -33,7 +41,9 @@ from datetime import timedelta
 # file instead of costing seconds.
 import airflow.providers.cncf.kubernetes.pod_generator  # noqa: F401
 import pendulum
-from airflow.sdk import TriggerRule, Variable, dag, get_current_context, task, task_group
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.hitl import HITLBranchOperator
+from airflow.sdk import Asset, Metadata, TriggerRule, Variable, dag, get_current_context, task, task_group
 
 from airflow_platform.dag_defaults import default_args
 from airflow_platform.operators.mlflow import (
@@ -59,6 +69,19 @@ TEST_SHARE = 0.2
 TRAINING_EXECUTOR = "KubernetesExecutor"
 TRAIN_RUN_ID = "{{ ti.xcom_pull(task_ids='train.train_model')['run_id'] }}"
 REGISTERED_VERSION = "{{ ti.xcom_pull(task_ids='deploy.register_model')['version'] }}"
+APPROVER_ROLE = "ModelApprover"
+"""The role whose members may answer the approval (helm/webserver_config.py defines it)."""
+APPROVAL_TIMEOUT = timedelta(days=1)
+TRAINING_SET = Asset(
+    name="enterprise_churn_training_set", uri="data-lake://ml/enterprise-churn/training-set", group="ml"
+)
+"""The train and test files; the data lake's bucket differs per environment, so the event names them."""
+CHAMPION_MODEL = Asset(
+    name="enterprise_churn_classifier_champion",
+    uri=f"models:/{MODEL_NAME}@champion",
+    group="ml",
+)
+"""The registered model's ``champion`` alias (the tracking server is the ``mlflow_default`` connection)."""
 
 
 def _run_key(run_id: str | None) -> str:
@@ -188,7 +211,7 @@ def enterprise_ml_pipeline():
             key = _write_csv(bucket, f"ml/{EXPERIMENT}/{snapshot}/segments/{segment}.csv", rows)
             return {"segment": segment, "key": key, "rows": len(rows)}
 
-        @task(pool="cpu_intensive")
+        @task(pool="cpu_intensive", outlets=[TRAINING_SET])
         def build_training_set(segments: list[dict], bucket: str, run_id: str | None = None) -> dict:
             """Merge the segments, shuffle deterministically and split into train and test files."""
             import random
@@ -199,13 +222,20 @@ def enterprise_ml_pipeline():
             random.Random(snapshot).shuffle(rows)  # noqa: S311
             cut = int(len(rows) * (1 - TEST_SHARE))
             prefix = f"ml/{EXPERIMENT}/{snapshot}"
-            return {
+            dataset = {
                 "bucket": bucket,
                 "train_key": _write_csv(bucket, f"{prefix}/train.csv", rows[:cut]),
                 "test_key": _write_csv(bucket, f"{prefix}/test.csv", rows[cut:]),
                 "train_rows": cut,
                 "test_rows": len(rows) - cut,
             }
+            get_current_context()["outlet_events"][TRAINING_SET].extra = {
+                "snapshot_id": snapshot,
+                "train": f"s3://{bucket}/{dataset['train_key']}",
+                "test": f"s3://{bucket}/{dataset['test_key']}",
+                "rows": len(rows),
+            }
+            return dataset
 
         segments = extract_segment.partial(bucket="{{ var.value.data_lake_bucket }}").expand(segment=SEGMENTS)
         quality_gate >> segments
@@ -313,13 +343,24 @@ def enterprise_ml_pipeline():
     def choose_deployment(metrics: dict) -> str:
         """Deploy when the accuracy reaches the `ml_accuracy_threshold` variable, else reject."""
         threshold = float(Variable.get("ml_accuracy_threshold", default="0.85"))
-        return "deploy.register_model" if metrics["accuracy"] >= threshold else "reject_model"
+        return "deploy.register_model" if metrics["accuracy"] >= threshold else "below_threshold"
 
-    @task
+    # A branch skips its unchosen direct downstream tasks at once, so each branch leads to reject_model
+    # through a task of its own: reject_model then runs after whichever of them ran.
+    below_threshold = EmptyOperator(task_id="below_threshold")
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def reject_model(metrics: dict) -> str:
         """Record why the model was not deployed (not a failure: the champion stays in place)."""
-        threshold = Variable.get("ml_accuracy_threshold", default="0.85")
-        return f"rejected: accuracy {metrics['accuracy']} below threshold {threshold}"
+        context = get_current_context()
+        answer = context["ti"].xcom_pull(task_ids="deploy.approve_champion")
+        if not answer:
+            threshold = Variable.get("ml_accuracy_threshold", default="0.85")
+            return f"rejected: accuracy {metrics['accuracy']} below threshold {threshold}"
+        approver = (answer.get("responded_by_user") or {}).get("name")
+        if approver:
+            return f"rejected by {approver} at the approval of {MODEL_NAME}"
+        return f"rejected: nobody approved {MODEL_NAME} within {APPROVAL_TIMEOUT}"
 
     @task_group(group_id="deploy")
     def deploy():
@@ -341,8 +382,33 @@ def enterprise_ml_pipeline():
             poke_interval=30,
             timeout=int(timedelta(minutes=30).total_seconds()),
         )
+
+        @task.branch
+        def needs_approval() -> str:
+            """Ask a person where the `model_approval_required` variable says so (set per environment)."""
+            required = Variable.get("model_approval_required", default="true").strip().lower() == "true"
+            return "deploy.approve_champion" if required else "deploy.approval_not_required"
+
+        approve_champion = HITLBranchOperator(
+            task_id="approve_champion",
+            subject=f"Promote {MODEL_NAME} version {REGISTERED_VERSION} to champion?",
+            body=(
+                f"Accuracy {{{{ ti.xcom_pull(task_ids='train.evaluate_model')['accuracy'] }}}} "
+                f"(threshold {{{{ var.value.ml_accuracy_threshold }}}}) on run {TRAIN_RUN_ID}. "
+                f"Only the {APPROVER_ROLE} role may answer."
+            ),
+            options=["Approve", "Reject"],
+            options_mapping={"Approve": "deploy.promote_champion", "Reject": "reject_model"},
+            defaults="Reject",
+            response_timeout=APPROVAL_TIMEOUT,
+        )
+        approval_not_required = EmptyOperator(task_id="approval_not_required")
         promote_champion = MLflowModelTransitionOperator(
-            task_id="promote_champion", model_name=MODEL_NAME, version=REGISTERED_VERSION, alias="champion"
+            task_id="promote_champion",
+            model_name=MODEL_NAME,
+            version=REGISTERED_VERSION,
+            alias="champion",
+            trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
         )
         smoke_test_champion = MLflowLoadModelOperator(
             task_id="smoke_test_champion",
@@ -355,8 +421,25 @@ def enterprise_ml_pipeline():
                 {"usage_hours": 2.0, "tenure_months": 3.0, "support_tickets": 5.0},
             ],
         )
-        register_model >> verify_performance >> promote_champion >> smoke_test_champion
-        return register_model, smoke_test_champion
+
+        @task(outlets=[CHAMPION_MODEL])
+        def publish_champion(run_id: str | None = None):
+            """Update the champion-model asset: the version now behind the alias, and this run's snapshot."""
+            loaded = get_current_context()["ti"].xcom_pull(task_ids="deploy.smoke_test_champion")
+            yield Metadata(
+                CHAMPION_MODEL,
+                {
+                    "model_uri": loaded["model_uri"],
+                    "version": loaded["version"],
+                    "snapshot_id": _run_key(run_id),
+                },
+            )
+
+        gate = needs_approval()
+        register_model >> verify_performance >> gate >> [approve_champion, approval_not_required]
+        [approve_champion, approval_not_required] >> promote_champion
+        promote_champion >> smoke_test_champion >> publish_champion()
+        return register_model, smoke_test_champion, approve_champion
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def notify_outcome(metrics: dict) -> str:
@@ -379,9 +462,10 @@ def enterprise_ml_pipeline():
     metrics, log_metrics = train(dataset)
     branch = choose_deployment(metrics)
     log_metrics >> branch
-    register_model, smoke_test_champion = deploy()
+    register_model, smoke_test_champion, approve_champion = deploy()
     rejected = reject_model(metrics)
-    branch >> [register_model, rejected]
+    branch >> [register_model, below_threshold]
+    [below_threshold, approve_champion] >> rejected
     [smoke_test_champion, rejected] >> notify_outcome(metrics)
 
 

@@ -34,6 +34,7 @@ EXPECTED_DAG_IDS = {
     "branching_pipeline",
     "enterprise_ml_pipeline",
     "platform_smoke",
+    "churn_batch_scoring",
 }
 
 
@@ -321,6 +322,7 @@ def test_branch_choice(dag_bag, rows, path):
 
 
 def test_enterprise_ml_pipeline_flow(dag_bag):
+    from airflow.providers.standard.operators.hitl import HITLBranchOperator
     from airflow.sdk import TriggerRule
 
     from airflow_platform.operators.mlflow import (
@@ -343,19 +345,26 @@ def test_enterprise_ml_pipeline_flow(dag_bag):
         ("choose_deployment", {"train.evaluate_model", "train.log_metrics"}),
         ("deploy.register_model", {"choose_deployment"}),
         ("deploy.verify_performance", {"deploy.register_model"}),
-        ("deploy.promote_champion", {"deploy.verify_performance"}),
+        ("deploy.needs_approval", {"deploy.verify_performance"}),
+        ("deploy.approve_champion", {"deploy.needs_approval"}),
+        ("deploy.approval_not_required", {"deploy.needs_approval"}),
+        ("deploy.promote_champion", {"deploy.approve_champion", "deploy.approval_not_required"}),
         ("deploy.smoke_test_champion", {"deploy.promote_champion"}),
-        ("reject_model", {"choose_deployment", "train.evaluate_model"}),
+        ("deploy.publish_champion", {"deploy.smoke_test_champion"}),
+        ("below_threshold", {"choose_deployment"}),
+        ("reject_model", {"below_threshold", "deploy.approve_champion", "train.evaluate_model"}),
     ]
     for task_id, expected_upstream in chain:
         assert upstream(pipeline, task_id) == expected_upstream, task_id
     assert set(pipeline.get_task("choose_deployment").downstream_task_ids) == {
         "deploy.register_model",
-        "reject_model",
+        "below_threshold",
     }
     notify = pipeline.get_task("notify_outcome")
     assert notify.trigger_rule == TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
     assert {"deploy.smoke_test_champion", "reject_model"} <= set(notify.upstream_task_ids)
+    for task_id in ("reject_model", "deploy.promote_champion"):
+        assert pipeline.get_task(task_id).trigger_rule == TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, task_id
 
     types = {
         "wait_for_quality_data": DataQualitySensor,
@@ -368,8 +377,27 @@ def test_enterprise_ml_pipeline_flow(dag_bag):
     for task_id, operator in types.items():
         assert isinstance(pipeline.get_task(task_id), operator), task_id
     assert pipeline.get_task("deploy.promote_champion").alias == "champion"
+    approval = pipeline.get_task("deploy.approve_champion")
+    assert isinstance(approval, HITLBranchOperator)
+    assert approval.options_mapping == {"Approve": "deploy.promote_champion", "Reject": "reject_model"}
+    assert approval.defaults == ["Reject"], "no answer in time rejects the model"
     assert pipeline.get_task("deploy.smoke_test_champion").alias == "champion"
     assert is_mapped(pipeline, "extract.extract_segment")
     _assert_gpu_pod(pipeline.get_task("train.train_model"))
     others = [t for t in pipeline.tasks if t.task_id != "train.train_model"]
     assert all(t.executor is None for t in others), "only training leaves the Celery executor"
+
+
+def test_the_champion_asset_schedules_the_batch_scoring(dag_bag):
+    pipeline = dag(dag_bag, "enterprise_ml_pipeline")
+    scoring = dag(dag_bag, "churn_batch_scoring")
+    (published,) = pipeline.get_task("deploy.publish_champion").outlets
+    (training_set,) = pipeline.get_task("extract.build_training_set").outlets
+    assert (published.name, published.uri) == (
+        "enterprise_churn_classifier_champion",
+        "models:/enterprise_churn_classifier@champion",
+    )
+    assert training_set.name == "enterprise_churn_training_set"
+    (scheduled,) = scoring.timetable.asset_condition.objects
+    assert (scheduled.name, scheduled.uri) == (published.name, published.uri)
+    assert [t.task_id for t in scoring.tasks] == ["score_snapshot", "summarize_scores"]

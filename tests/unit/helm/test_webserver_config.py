@@ -165,4 +165,3 @@ def test_only_the_model_approver_role_answers_approvals(load) -> None:
     assert ("can_edit", "DAGs") not in approver, "approving is no licence to edit every DAG"
     assert not any(action == "can_create" for action, _ in approver), "approvers trigger and create nothing"
     assert ("can_read", "HITL Detail") in roles["Viewer"], "everyone who reads runs sees the approval"
-
