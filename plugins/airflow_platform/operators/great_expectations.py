@@ -10,13 +10,14 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_platform.exceptions import fail_task_on_permanent_error
 from airflow_platform.hooks.great_expectations import DataSource, GreatExpectationsHook, summarize
+from airflow_platform.lineage import LineageReporter, data_source
 
 if TYPE_CHECKING:
     import pandas as pd
     from airflow.sdk import Context
 
 
-class GreatExpectationsOperator(BaseOperator):
+class GreatExpectationsOperator(LineageReporter, BaseOperator):
     """Validate one batch of data against an expectation suite.
 
     The suite is built from ``expectations`` (a list of ``{"type": "expect_...", "kwargs": {...}}``) or,
@@ -113,6 +114,7 @@ class GreatExpectationsOperator(BaseOperator):
                 data_format=self.data_format,
             )
             dataframe, described = hook.load_dataframe(source), source.describe()
+            self.record_lineage(inputs=data_source(source.path, source.table, source.conn_id))
         if self.expectations is not None:
             suite = hook.build_suite(self.expectation_suite_name, self.expectations)
         else:

@@ -25,6 +25,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_platform.conditions.mlflow import validate_stage
 from airflow_platform.exceptions import fail_task_on_permanent_error
 from airflow_platform.hooks.mlflow import MLflowHook
+from airflow_platform.lineage import LineageDataset, LineageReporter, mlflow_object
 from airflow_platform.utils.arguments import set_required
 
 if TYPE_CHECKING:
@@ -52,8 +53,8 @@ def warn_stages_deprecated_once() -> bool:
     return True
 
 
-class MLflowBaseOperator(BaseOperator):
-    """Shared wiring: the hook, and MLflow calls whose errors are sorted into permanent and transient.
+class MLflowBaseOperator(LineageReporter, BaseOperator):
+    """Shared wiring: the hook, MLflow calls whose errors are sorted into permanent and transient, lineage.
 
     Args:
         mlflow_conn_id: The MLflow connection id.
@@ -74,6 +75,10 @@ class MLflowBaseOperator(BaseOperator):
     def client(self) -> MlflowClient:
         """The ``MlflowClient`` bound to the connection."""
         return self.hook.get_conn()
+
+    def mlflow_dataset(self, name: str, version: str | None = None) -> LineageDataset:
+        """The lineage dataset of an MLflow object (``models/<name>``, ``runs/<id>``) of this server."""
+        return mlflow_object(self.hook.settings.tracking_uri, name, version)
 
     def call(self, what: str, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call ``func`` about ``what`` (e.g. "model 'm' version 3"); fail fast on permanent errors.
@@ -185,6 +190,7 @@ class MLflowLogMetricsOperator(MLflowBaseOperator):
         self.log.info(
             "Logged %d metrics and %d params to MLflow run %s", len(metrics), len(self.run_params), run_id
         )
+        self.record_lineage(outputs=(self.mlflow_dataset(f"runs/{run_id}"),))
         return run_id
 
     def _experiment_id(self, name: str) -> str:
@@ -275,6 +281,10 @@ class MLflowRegisterModelOperator(MLflowBaseOperator):
                 str(version),
             )
         self.log.info("Registered %s as model '%s' version %s", self.model_uri, name, version)
+        self.record_lineage(
+            inputs=(self.mlflow_dataset(f"runs/{run_id}"),) if run_id else (),
+            outputs=(self.mlflow_dataset(f"models/{name}", str(version)),),
+        )
         return {
             "model_name": name,
             "version": str(version),
@@ -408,6 +418,7 @@ class MLflowModelTransitionOperator(MLflowBaseOperator):
         self.log.info(
             "Model '%s' version %s: stage=%s alias=%s", name, version, result["stage"], result["alias"]
         )
+        self.record_lineage(outputs=(self.mlflow_dataset(f"models/{name}", str(version)),))
         return result
 
 
@@ -480,6 +491,7 @@ class MLflowLoadModelOperator(MLflowBaseOperator):
         if self.sample_input:
             result["predictions"] = self._predict(loaded.model, loaded.what)
         self.log.info("Loaded %s (version %s), signature %s", loaded.model_uri, loaded.version, signature)
+        self.record_lineage(inputs=(self.mlflow_dataset(f"models/{loaded.model_name}", loaded.version),))
         return result
 
     def _validate_signature(self, model: Any, what: str) -> dict[str, Any] | None:

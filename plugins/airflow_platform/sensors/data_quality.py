@@ -12,12 +12,13 @@ from airflow_platform.hooks.great_expectations import (
     DataQualityClient,
     DataSource,
 )
+from airflow_platform.lineage import LineageDataset, LineageReporter, data_source
 from airflow_platform.polling.checks import Check
 from airflow_platform.polling.sensor import PlatformDeferrableSensor
 from airflow_platform.triggers.data_quality import DataQualityTrigger
 
 
-class DataQualitySensor(PlatformDeferrableSensor):
+class DataQualitySensor(LineageReporter, PlatformDeferrableSensor):
     """Wait until data passes checks: a minimum row count, a maximum null share per column, required columns.
 
     The data is a CSV/Parquet ``data_path`` (local or ``s3://``) or a ``table`` read through
@@ -111,3 +112,8 @@ class DataQualitySensor(PlatformDeferrableSensor):
     def xcom_value(self, details: dict[str, Any]) -> None:
         """Nothing: the sensor only gates."""
         return None
+
+    def lineage_on_complete(self) -> tuple[tuple[LineageDataset, ...], tuple[LineageDataset, ...]]:
+        """The data the checks read, whether they passed in a poke or in the triggerer."""
+        source = self._source()
+        return data_source(source.path, source.table, source.conn_id), ()

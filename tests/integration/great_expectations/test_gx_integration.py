@@ -157,28 +157,35 @@ def test_s3_csv_with_result_written_to_s3(s3, aws_conn):
     key = f"gx/{secrets.token_hex(4)}/orders.csv"
     s3.client().put_object(Bucket=s3.bucket, Key=key, Body=orders().to_csv(index=False).encode())
     result_key = f"{key}.result.json"
-    summary = GreatExpectationsOperator(
+    operator = GreatExpectationsOperator(
         task_id="gx",
         expectation_suite_name="orders",
         expectations=EXPECTATIONS,
         data_path=f"s3://{s3.bucket}/{key}",
         aws_conn_id=aws_conn,
         result_location=f"s3://{s3.bucket}/{result_key}",
-    ).execute({})
+    )
+    summary = operator.execute({})
     assert summary["success"] is True
+    (read,) = operator.get_openlineage_facets_on_complete(None).inputs
+    assert (read.namespace, read.name) == (f"s3://{s3.bucket}", key)
     stored = json.loads(s3.client().get_object(Bucket=s3.bucket, Key=result_key)["Body"].read())
     assert stored["statistics"]["successful_expectations"] == 4
 
 
 def test_postgres_table_and_query_without_leaking_the_password(postgres, pg_conn, capfd, caplog):
-    table_summary = GreatExpectationsOperator(
+    table_check = GreatExpectationsOperator(
         task_id="gx",
         expectation_suite_name="orders",
         expectations=EXPECTATIONS,
         table="public.orders",
         conn_id=pg_conn,
-    ).execute({})
+    )
+    table_summary = table_check.execute({})
     assert table_summary["success"] is True
+    (read,) = table_check.get_openlineage_facets_on_complete(None).inputs
+    assert read.namespace == f"postgres://{postgres.host}:{postgres.port}"
+    assert read.name.endswith(".public.orders")
     operator = GreatExpectationsOperator(
         task_id="gx_sql",
         expectation_suite_name="orders_email",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from urllib.parse import urlsplit
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
@@ -162,3 +163,29 @@ def test_load_model_with_unknown_alias_fails_fast(registered_model):
     )
     with pytest.raises(AirflowFailException, match="alias 'no-such-alias'"):
         operator.execute({})
+
+
+def names(datasets) -> list[tuple[str, str]]:
+    return [(dataset.namespace, dataset.name) for dataset in datasets]
+
+
+def test_the_registry_operators_report_their_lineage(mlflow_server, registered_model):
+    server = f"mlflow://{urlsplit(mlflow_server.tracking_uri).netloc}"
+    name = registered_model.name
+    register = MLflowRegisterModelOperator(
+        task_id="register", model_uri=f"runs:/{registered_model.run_id}/model", model_name=name
+    )
+    version = register.execute({})["version"]
+    lineage = register.get_openlineage_facets_on_complete(None)
+    assert names(lineage.inputs) == [(server, f"runs/{registered_model.run_id}")]
+    assert names(lineage.outputs) == [(server, f"models/{name}")]
+    assert lineage.outputs[0].facets["version"].datasetVersion == version
+    promote = MLflowModelTransitionOperator(
+        task_id="alias", model_name=name, version=version, alias="lineage"
+    )
+    promote.execute({})
+    assert names(promote.get_openlineage_facets_on_complete(None).outputs) == [(server, f"models/{name}")]
+    load = MLflowLoadModelOperator(task_id="load", model_name=name, alias="lineage")
+    load.execute({})
+    loaded = load.get_openlineage_facets_on_complete(None)
+    assert names(loaded.inputs) == [(server, f"models/{name}")] and loaded.outputs == []
