@@ -137,6 +137,8 @@ def update(root: Path, baseline_path: Path) -> int:
     added = 0
     for filename, entries in found.items():
         for entry in entries:
+            # detect-secrets records the path it opened; the baseline keeps the tree's relative one.
+            entry["filename"] = filename
             audit = audits.get(_key(filename, entry))
             if audit is None:
                 added += 1

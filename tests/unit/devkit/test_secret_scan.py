@@ -85,3 +85,12 @@ def test_the_repository_baseline_is_fully_audited() -> None:
     entries = [entry for entries in baseline["results"].values() for entry in entries]
     assert entries, "the scan finds the Secret references of helm/; an empty baseline means it did not run"
     assert all(entry["is_secret"] is False and entry["reason"].strip() for entry in entries)
+
+
+def test_the_baseline_names_files_relative_to_the_tree(tree: Path) -> None:
+    leak(tree)
+    secret_scan.update(tree, tree / secret_scan.BASELINE)
+    baseline = json.loads((tree / secret_scan.BASELINE).read_text())
+    assert [entry["filename"] for entries in baseline["results"].values() for entry in entries] == [
+        "app/client.py"
+    ]
