@@ -10,8 +10,6 @@ incoming batch; the branch task `choose_path` picks one path:
 The paths not taken are skipped. `join` uses the trigger rule `none_failed_min_one_success`: it runs
 when at least one upstream succeeded and none failed, so skipped branches do not skip it (the default
 `all_success` would). Trigger with the param `path` (`auto`, `empty`, `small`, `large`) to force a path.
-
-Ported from the Airflow 2.8 guide's `BranchPythonOperator` example to `@task.branch`.
 """
 
 from __future__ import annotations

@@ -21,9 +21,6 @@ A weekly churn model, end to end:
    loads `models:/<name>@champion` and predicts on sample rows.
 7. **notify_outcome** - runs after whichever path ran (`none_failed_min_one_success`) and posts the
    outcome to Slack (connection `slack_alerts`).
-
-Ported from the Airflow 2.8 guide's enterprise pipeline: registry stages became aliases, the per-segment
-loop became dynamic task mapping and the custom sensors and operators come from `airflow_platform`.
 """
 
 from __future__ import annotations
@@ -221,7 +218,7 @@ def enterprise_ml_pipeline():
         @task(
             pool="gpu_pool",
             executor=TRAINING_EXECUTOR,
-            executor_config=gpu_pod_override(cpu="2", memory="4Gi", memory_limit="8Gi"),
+            executor_config=gpu_pod_override(cpu="2", cpu_limit="4", memory="4Gi", memory_limit="8Gi"),
             execution_timeout=timedelta(hours=1),
         )
         def train_model(dataset: dict, run_id: str | None = None) -> dict:

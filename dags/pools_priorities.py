@@ -12,8 +12,6 @@ How the platform's pools (declared as code in `config/platform.yaml`) and priori
 `api_calls` caps the concurrency against the rate-limited partner API (connection `partner_api`);
 `cpu_intensive` keeps feature engineering from starving the workers; `gpu_pool` matches the number of
 GPU nodes. Training fits a least-squares line with numpy on the engineered features.
-
-Ported from the Airflow 2.8 guide: the static loops over endpoints and partitions became mapped tasks.
 """
 
 from __future__ import annotations
@@ -77,7 +75,7 @@ def pools_priorities():
         priority_weight=10,
         weight_rule=WeightRule.ABSOLUTE,
         executor=TRAINING_EXECUTOR,
-        executor_config=gpu_pod_override(cpu="1", memory="2Gi", memory_limit="4Gi"),
+        executor_config=gpu_pod_override(cpu="1", cpu_limit="2", memory="2Gi", memory_limit="4Gi"),
     )
     def train_model(partitions: list[list[list[float]]]) -> dict:
         """Fit y = slope * x + intercept by least squares over all partitions."""

@@ -8,8 +8,6 @@ A daily sales pipeline organised in task groups, three levels deep:
   `quality` group (row-count and amount checks) running next to the enrichment itself;
 * **load** - write the result as JSON lines to the data-lake bucket (`{{ var.value.data_lake_bucket }}`,
   connection `aws_default`), which updates the `sales_daily` asset, and log a summary.
-
-Ported from the Airflow 2.8 guide's TaskGroup example: the per-source loop became dynamic task mapping.
 """
 
 from __future__ import annotations

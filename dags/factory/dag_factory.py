@@ -7,9 +7,6 @@ data-lake bucket (`{{ var.value.data_lake_bucket }}`, connection `aws_default`).
 The configuration is validated while the file is parsed: a mistake raises `DagConfigError`, whose
 message names the YAML file and the offending key (for example `dags[1].schedule`), so the import error
 shown by the DAG processor and by `dag-check` says exactly what to fix.
-
-Ported from the Airflow 2.8 guide's `globals()`-based factory: the configuration moved out of the Python
-file into YAML, the per-table loop became dynamic task mapping.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
         ({"apiServer": {"replcas": 2}}, "apiServer.replcas"),
         ({"scheduler": {"replicas": "two"}}, "scheduler.replicas"),
         (
-            {"extraConfigMaps": {"airflow-pod-overrides": {"useHelmHook": False}}},
-            "extraConfigMaps.airflow-pod-overrides.useHelmHook",
+            {"migrateDatabaseJob": {"useHelmHook": False}},
+            "migrateDatabaseJob.useHelmHook",
         ),
     ],
 )

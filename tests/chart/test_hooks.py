@@ -52,12 +52,6 @@ def test_deployments_wait_for_the_migrations_the_release_runs(env: str, rendered
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_pod_override_config_map_is_part_of_the_release(env: str, rendered) -> None:
-    config_map = rendered(env).get("ConfigMap", "airflow-pod-overrides")
-    assert not config_map.is_hook, f"{config_map.ref} is a {config_map.annotations['helm.sh/hook']} hook"
-
-
-@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_jobs_do_not_apply_the_custom_environment(env: str, rendered) -> None:
     # applyCustomEnv: false, as the chart's docs require with --wait: the Jobs get the standard
     # Airflow environment and their own env only, not the custom env (the connections of `secret`).

@@ -24,7 +24,6 @@ RUNTIME_PINS = {
     "apache-airflow-providers-git": "1.0.1",
     "mlflow-skinny": "3.17.2",
     "great-expectations": "1.24.1",
-    "kfp-server-api": "2.17.3",
 }
 
 
@@ -50,8 +49,8 @@ def test_source_only_pins_match_the_lock(exported: str) -> None:
         + "\n  ".join(differences)
         + f"\nregenerate it with: {pins.REGENERATE}"
     )
-    # Both have no wheel on PyPI at all; everything else installs from wheels in the runtime image.
-    assert set(pins.parse_pins(expected)) == {"kfp-server-api", "python-ldap"}
+    # It has no wheel on PyPI at all; everything else installs from wheels in the runtime image.
+    assert set(pins.parse_pins(expected)) == {"python-ldap"}
 
 
 def test_a_pin_with_only_foreign_wheels_counts_as_source_only(tmp_path) -> None:
@@ -84,6 +83,7 @@ def test_requirements_carry_the_platform_set(exported: str) -> None:
     for name, version in RUNTIME_PINS.items():
         assert listed.get(name) == version, f"{name}: expected {version}, exported {listed.get(name)}"
     assert "kfp" not in listed, "the kfp SDK must not be in the image's Python set (see DESIGN traps)"
+    assert "kfp-server-api" not in listed, "the Kubeflow hook calls the REST API through httpx"
     assert "apache-airflow-providers-cncf-kubernetes" in listed
 
 

@@ -141,7 +141,7 @@ class Trap:
 
 
 TRAPS = (
-    Trap("kfp", "2.0", "the kfp SDK pins kubernetes<31 and falls back to 0.1.16; use kfp-server-api"),
+    Trap("kfp", "2.0", "the kfp SDK pins kubernetes<31 and falls back to 0.1.16; call the KFP REST API"),
     Trap("apache-airflow-providers-cncf-kubernetes", "10.25.0", "kfp drags the provider down to 10.5.0"),
     Trap("airflow-provider-great-expectations", "1.0.0", "0.x uses the removed GX 0.x API"),
     Trap("great-expectations", "1.0.0", "the platform's GX operator is written for GX 1.x"),

@@ -6,19 +6,30 @@ AWS connection's ``extra.endpoint_url`` applies), and SQL tables or queries thro
 connection id. Database credentials therefore never enter GX's configuration or its results; the
 SQLAlchemy URL built from a connection is never logged. GX is imported lazily: DAG files that only
 instantiate the operators stay fast to parse.
+
+Errors: data that is not there yet (a missing file, S3 object or table) is :class:`DataNotAvailableError`;
+S3 and database errors are mapped into :class:`~airflow_platform.exceptions.PlatformTransientError`
+(unreachable, throttled, 5xx) or :class:`~airflow_platform.exceptions.PlatformPermanentError` (denied,
+invalid SQL, an unknown suite, missing required columns); anything else is a bug and propagates.
+For the data-quality sensor and trigger, :class:`DataQualityClient` answers a :class:`DataQualityCall`
+(the checks on one source), blocking or, in the triggerer, in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import logging
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from airflow_platform.exceptions import PlatformPermanentError, PlatformTransientError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,7 +37,14 @@ if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
     from sqlalchemy.engine import Engine
 
+log = logging.getLogger(__name__)
+
 FORMATS = ("csv", "parquet")
+SERVICE = "data-quality"
+_MISSING_S3_CODES = frozenset({"NoSuchKey", "404", "NoSuchBucket"})
+_TRANSIENT_S3_CODES = frozenset(
+    {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError", "ServiceUnavailable"}
+)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 
@@ -34,7 +52,7 @@ class DataNotAvailableError(RuntimeError):
     """The data is not there (yet): a missing file, S3 object or table. Sensors keep waiting."""
 
 
-class MissingColumnsError(AirflowFailException):
+class MissingColumnsError(PlatformPermanentError):
     """Required columns are absent: a permanent error that names the columns."""
 
 
@@ -200,7 +218,10 @@ def sqlalchemy_engine(conn_id: str) -> Engine:
     from sqlalchemy.engine import URL
     from sqlalchemy.pool import NullPool
 
-    conn = BaseHook.get_connection(conn_id)
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException as exc:
+        raise PlatformPermanentError(str(exc)) from None
     if conn.conn_type in ("postgres", "postgresql"):
         extra = conn.extra_dejson
         query = {k: str(extra[k]) for k in ("sslmode", "connect_timeout") if k in extra}
@@ -283,17 +304,22 @@ class GreatExpectationsHook(BaseHook):
 
     def _read_s3(self, uri: str, aws_conn_id: str) -> bytes:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         bucket, key = _split_s3(uri)
         client = S3Hook(aws_conn_id=aws_conn_id).get_conn()
         try:
             return client.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as err:
-            code = err.response.get("Error", {}).get("Code")
-            if code in ("NoSuchKey", "404", "NoSuchBucket"):
+            code = str(err.response.get("Error", {}).get("Code"))
+            status = int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if code in _MISSING_S3_CODES:
                 raise DataNotAvailableError(f"file {uri!r} does not exist") from None
-            raise
+            if code in _TRANSIENT_S3_CODES or status >= 500:
+                raise PlatformTransientError(f"S3 could not read {uri!r} now: {code}") from None
+            raise PlatformPermanentError(f"S3 refused to read {uri!r}: {code}") from None
+        except BotoCoreError as err:
+            raise PlatformTransientError(f"S3 unreachable for {uri!r}: {type(err).__name__}") from None
 
     def _read_sql(self, source: DataSource) -> pd.DataFrame:
         import pandas as pd
@@ -305,13 +331,29 @@ class GreatExpectationsHook(BaseHook):
         else:
             query = sa.text(str(source.sql))
         engine = sqlalchemy_engine(str(source.conn_id))
+        what = source.describe()
         try:
             with engine.connect() as connection:
                 return pd.read_sql_query(query, connection)
         except sa.exc.ProgrammingError as err:
             if source.table and "does not exist" in str(err.orig):
-                raise DataNotAvailableError(f"{source.describe()} does not exist") from None
-            raise
+                raise DataNotAvailableError(f"{what} does not exist") from None
+            raise PlatformPermanentError(
+                f"{source.describe()} cannot be read: {type(err.orig).__name__}"
+            ) from None
+        except (
+            sa.exc.OperationalError,
+            sa.exc.InterfaceError,
+            sa.exc.DisconnectionError,
+            sa.exc.TimeoutError,
+        ) as err:
+            raise PlatformTransientError(
+                f"{source.describe()} is unreachable: {type(err).__name__}"
+            ) from None
+        except sa.exc.DBAPIError as err:
+            raise PlatformPermanentError(
+                f"{source.describe()} cannot be read: {type(err.orig).__name__}"
+            ) from None
         finally:
             engine.dispose()
 
@@ -345,7 +387,7 @@ class GreatExpectationsHook(BaseHook):
         try:
             return self.get_conn().suites.get(name)
         except DataContextError:
-            raise AirflowFailException(f"Expectation suite {name!r} not found in the GX context") from None
+            raise PlatformPermanentError(f"Expectation suite {name!r} not found in the GX context") from None
 
     def validate(self, dataframe: pd.DataFrame, suite: ExpectationSuite) -> ExpectationSuiteValidationResult:
         """Validate a DataFrame against a suite and return GX's full result."""
@@ -409,3 +451,64 @@ class GreatExpectationsHook(BaseHook):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
         return location
+
+
+@dataclass(frozen=True)
+class DataQualityCall:
+    """One measurement: the checks on one source, answered with a :class:`CheckOutcome` or ``None``.
+
+    Args:
+        source: The data.
+        checks: The checks.
+    """
+
+    source: DataSource
+    checks: DataQualityChecks
+    batch = None
+
+    @property
+    def subject(self) -> str:
+        """The data, for messages."""
+        return self.source.describe()
+
+    @property
+    def key(self) -> str:
+        """A hashable identity: equal measurements are made once per poll."""
+        return json.dumps([self.source.to_dict(), self.checks.to_dict()], sort_keys=True)
+
+
+class DataQualityClient:
+    """Answers :class:`DataQualityCall` s on a fresh hook each (a poke); ``None`` means no data yet."""
+
+    service = SERVICE
+
+    def __enter__(self) -> DataQualityClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def call(self, call: DataQualityCall) -> CheckOutcome | None:
+        """Run the checks once; raise a permanent or transient error as the module says."""
+        hook = GreatExpectationsHook(aws_conn_id=call.source.aws_conn_id)
+        try:
+            outcome = hook.check(call.source, call.checks)
+        except DataNotAvailableError as err:
+            log.info("%s", err)
+            return None
+        if not outcome.passed:
+            log.info("Checks not met on %s: %s", call.subject, ", ".join(outcome.failed))
+        return outcome
+
+
+class AsyncDataQualityClient:
+    """The triggers' :class:`DataQualityClient`: GX is blocking, so each call runs in a worker thread."""
+
+    service = SERVICE
+
+    async def call(self, call: DataQualityCall) -> CheckOutcome | None:
+        """Run the checks once in a worker thread."""
+        return await asyncio.to_thread(DataQualityClient().call, call)
+
+    async def aclose(self) -> None:
+        """Nothing to release: each call uses a fresh hook."""

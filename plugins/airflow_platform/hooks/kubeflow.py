@@ -1,10 +1,17 @@
-"""Kubeflow Pipelines hook: the KFP v2 REST API through ``kfp-server-api`` (not the ``kfp`` SDK).
+"""Kubeflow Pipelines hook: the KFP v2beta1 REST API over the package's httpx stack (not the ``kfp`` SDK).
 
 The ``kfp`` SDK pins ``kubernetes<31`` and exact ``requests``/``urllib3`` versions, which break the
-Kubernetes provider (see DESIGN.md), so the hook uses the generated REST client. Connection type
-``kubeflow_pipelines``, this provider's (``http`` works too). Fields: ``host`` (a URL or a host name,
-then ``schema`` and ``port`` apply), ``password`` = an optional bearer token, ``extra.namespace`` = the
-KFP namespace (multi-user deployments), ``extra.verify_ssl`` (default true).
+Kubernetes provider (see DESIGN.md). The generated ``kfp-server-api`` client is not used either: the
+hook needs seven JSON endpoints, which it calls through the same httpx client stack, error mapping and
+redaction as the MLflow hook, blocking here and asynchronous in the trigger, instead of a third HTTP
+stack (urllib3) whose models would only be converted back to the JSON the API sent.
+
+Connection type ``kubeflow_pipelines``, this provider's (``http`` works too). Fields: ``host`` (a URL or
+a host name, then ``schema`` and ``port`` apply), ``password`` = an optional bearer token,
+``extra.namespace`` = the KFP namespace (multi-user deployments), ``extra.verify_ssl`` (default true).
+Errors are :class:`~airflow_platform.exceptions.PlatformPermanentError` (unknown object, rejected
+credentials, invalid request) or :class:`~airflow_platform.exceptions.PlatformTransientError`
+(unreachable, 5xx, 429, 408); messages name the object and the status, never a URL with credentials.
 """
 
 from __future__ import annotations
@@ -15,20 +22,38 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from airflow_platform.exceptions import PlatformPermanentError, PlatformTransientError
+from airflow_platform.utils.http import (
+    ApiCall,
+    AsyncRestClient,
+    RestClient,
+    RestEndpoint,
+    is_transient_status,
+)
 
 if TYPE_CHECKING:
+    import httpx
     from airflow.sdk import Connection
-    from kfp_server_api import ApiClient
 
-SUCCESS_STATES = frozenset({"SUCCEEDED"})
-FAILURE_STATES = frozenset({"FAILED", "CANCELED", "SKIPPED"})
-TERMINAL_STATES = SUCCESS_STATES | FAILURE_STATES
-TRANSIENT_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+SERVICE = "KFP API"
+API_PREFIX = "apis/v2beta1"
 
 
-class KubeflowTransientError(RuntimeError):
-    """The KFP API could not be reached or answered with a retryable status (5xx, 429, 408)."""
+def classify_http_error(status: int, what: str) -> PlatformPermanentError | PlatformTransientError:
+    """Turn an HTTP error status from the KFP API about ``what`` into a transient or a permanent error."""
+    if is_transient_status(status):
+        return PlatformTransientError(f"KFP API answered HTTP {status} for {what}; will retry")
+    if status == 404:
+        return PlatformPermanentError(f"{what} not found in Kubeflow Pipelines")
+    if status in (401, 403):
+        return PlatformPermanentError(f"KFP API rejected the credentials (HTTP {status}) for {what}")
+    return PlatformPermanentError(f"KFP API answered HTTP {status} for {what}")
+
+
+def _status_error(response: httpx.Response, call: ApiCall) -> Exception:
+    return classify_http_error(response.status_code, call.subject)
 
 
 @dataclass(frozen=True)
@@ -45,7 +70,7 @@ class KfpEndpoint:
         """Build the endpoint from a connection and its (already parsed) extra."""
         host = (conn.host or "").rstrip("/")
         if not host:
-            raise AirflowFailException(f"Connection {conn.conn_id!r} has no host for the KFP API")
+            raise PlatformPermanentError(f"Connection {conn.conn_id!r} has no host for the KFP API")
         if "://" not in host:
             host = f"{conn.schema or 'http'}://{host}"
             if conn.port:
@@ -65,28 +90,30 @@ class KfpEndpoint:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
-
-def run_state(run: dict[str, Any]) -> str:
-    """Return a run's upper-case KFP v2 state (``PENDING`` when the API has not set one)."""
-    return str(run.get("state") or "PENDING").upper()
-
-
-def classify_http_error(status: int, what: str) -> Exception:
-    """Turn an HTTP error status from the KFP API into a transient or a permanent error.
-
-    Messages name the object (``what``) and the status only: never URLs with credentials or bodies.
-    """
-    if status in TRANSIENT_HTTP_STATUSES:
-        return KubeflowTransientError(f"KFP API answered HTTP {status} for {what}; will retry")
-    if status == 404:
-        return AirflowFailException(f"{what} not found in Kubeflow Pipelines")
-    if status in (401, 403):
-        return AirflowFailException(f"KFP API rejected the credentials (HTTP {status}) for {what}")
-    return AirflowFailException(f"KFP API answered HTTP {status} for {what}")
+    def rest_endpoint(self, timeout: float) -> RestEndpoint:
+        """The REST endpoint of the API, with the token and the KFP error mapping."""
+        return RestEndpoint(
+            base_url=self.base_url,
+            service=SERVICE,
+            status_error=_status_error,
+            headers=self.headers(),
+            secrets=(self.token,) if self.token else (),
+            verify=self.verify_ssl,
+            timeout=timeout,
+        )
 
 
 def _equals_filter(key: str, value: str) -> str:
     return json.dumps({"predicates": [{"key": key, "operation": "EQUALS", "string_value": value}]})
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def get_run_call(run_id: str) -> ApiCall:
+    """The call that reads a run (``state`` is upper-case: PENDING, RUNNING, SUCCEEDED, FAILED, ...)."""
+    return ApiCall("GET", f"{API_PREFIX}/runs/{run_id}", f"run id {run_id!r}")
 
 
 class KubeflowPipelinesHook(BaseHook):
@@ -109,31 +136,40 @@ class KubeflowPipelinesHook(BaseHook):
 
     @cached_property
     def endpoint(self) -> KfpEndpoint:
-        """The API endpoint from the connection."""
-        conn = self.get_connection(self.kubeflow_conn_id)
+        """The API endpoint from the connection (a missing connection is a permanent error)."""
+        try:
+            conn = self.get_connection(self.kubeflow_conn_id)
+        except AirflowNotFoundException as exc:
+            raise PlatformPermanentError(str(exc)) from None
         return KfpEndpoint.from_connection(conn, conn.extra_dejson)
+
+    @classmethod
+    async def aget_rest_endpoint(cls, kubeflow_conn_id: str, request_timeout: float) -> RestEndpoint:
+        """Read the connection without blocking the event loop and return its REST endpoint (triggers)."""
+        try:
+            conn = await cls.aget_connection(kubeflow_conn_id)
+        except AirflowNotFoundException as exc:
+            raise PlatformPermanentError(str(exc)) from None
+        endpoint = KfpEndpoint.from_connection(conn, await conn.aextra_dejson())
+        return endpoint.rest_endpoint(request_timeout)
+
+    @staticmethod
+    def async_rest_client(endpoint: RestEndpoint) -> AsyncRestClient:
+        """Return an asynchronous REST client of ``endpoint`` (close it with ``aclose``), for triggers."""
+        return AsyncRestClient(endpoint)
 
     @property
     def namespace(self) -> str | None:
         """The KFP namespace from the connection's extra, if any."""
         return self.endpoint.namespace
 
-    def get_conn(self) -> ApiClient:
-        """Return a ``kfp_server_api.ApiClient`` bound to the connection (cached per hook)."""
+    def get_conn(self) -> RestClient:
+        """Return the blocking REST client of the API (cached per hook; release it with :meth:`close`)."""
         return self._client
 
     @cached_property
-    def _client(self) -> ApiClient:
-        from kfp_server_api import ApiClient, Configuration
-
-        endpoint = self.endpoint
-        config = Configuration(host=endpoint.base_url)
-        config.verify_ssl = endpoint.verify_ssl
-        config.retries = False  # retries with backoff happen in our loops, visibly
-        if endpoint.token:
-            config.api_key = {"authorization": endpoint.token}
-            config.api_key_prefix = {"authorization": "Bearer"}
-        return ApiClient(configuration=config)
+    def _client(self) -> RestClient:
+        return RestClient(self.endpoint.rest_endpoint(self.request_timeout))
 
     def close(self) -> None:
         """Release the client's connection pool."""
@@ -141,98 +177,78 @@ class KubeflowPipelinesHook(BaseHook):
             self._client.close()
             del self.__dict__["_client"]
 
-    def _call(self, what: str, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """Call a ``kfp_server_api`` method; return the response as a dict, errors classified."""
-        from kfp_server_api.exceptions import ApiException
-        from urllib3.exceptions import HTTPError as Urllib3Error
+    def call(self, call: ApiCall) -> dict[str, Any]:
+        """Send one call to the API and return its JSON answer (errors mapped as the module says)."""
+        return self._client.call(call)
 
-        try:
-            result = func(*args, _request_timeout=self.request_timeout, **kwargs)
-        except ApiException as err:
-            raise classify_http_error(err.status or 0, what) from None
-        except Urllib3Error as err:
-            raise KubeflowTransientError(
-                f"KFP API unreachable for {what}: {type(err).__name__}; will retry"
-            ) from None
-        return self._client.sanitize_for_serialization(result) or {}
-
-    def health(self) -> dict[str, Any]:
-        """Return ``/healthz`` (``multi_user`` etc.)."""
-        from kfp_server_api import HealthzServiceApi
-
-        return self._call("healthz", HealthzServiceApi(self._client).healthz_service_get_healthz)
+    def _list(self, kind: str, display_name: str, page_size: int) -> list[dict[str, Any]]:
+        params = _without_none(
+            {
+                "filter": _equals_filter("display_name", display_name),
+                "page_size": page_size,
+                "namespace": self.namespace,
+            }
+        )
+        answer = self.call(
+            ApiCall("GET", f"{API_PREFIX}/{kind}", f"{kind[:-1]} {display_name!r}", params=params)
+        )
+        return answer.get(kind) or []
 
     # --- pipelines -----------------------------------------------------------------------------
 
     def get_pipeline(self, pipeline_id: str) -> dict[str, Any]:
         """Return a pipeline by id; unknown ids fail permanently."""
-        from kfp_server_api import PipelineServiceApi
-
-        api = PipelineServiceApi(self._client)
-        return self._call(f"pipeline id {pipeline_id!r}", api.pipeline_service_get_pipeline, pipeline_id)
+        return self.call(
+            ApiCall("GET", f"{API_PREFIX}/pipelines/{pipeline_id}", f"pipeline id {pipeline_id!r}")
+        )
 
     def find_pipeline(self, display_name: str) -> dict[str, Any]:
         """Return the one pipeline with this display name in the connection's namespace.
 
         Raises:
-            AirflowFailException: none or more than one pipeline has that name.
+            PlatformPermanentError: none or more than one pipeline has that name.
         """
-        from kfp_server_api import PipelineServiceApi
-
-        api = PipelineServiceApi(self._client)
-        kwargs: dict[str, Any] = {"filter": _equals_filter("display_name", display_name), "page_size": 2}
-        if self.namespace:
-            kwargs["namespace"] = self.namespace
+        found = self._list("pipelines", display_name, page_size=2)
         what = f"pipeline {display_name!r}"
-        found = self._call(what, api.pipeline_service_list_pipelines, **kwargs).get("pipelines") or []
         if not found:
-            raise AirflowFailException(f"{what} not found in Kubeflow Pipelines{self._in_namespace()}")
+            raise PlatformPermanentError(f"{what} not found in Kubeflow Pipelines{self._in_namespace()}")
         if len(found) > 1:
-            raise AirflowFailException(f"{what} is ambiguous: several pipelines have that display name")
+            raise PlatformPermanentError(f"{what} is ambiguous: several pipelines have that display name")
         return found[0]
 
     # --- experiments ---------------------------------------------------------------------------
 
     def get_experiment(self, experiment_id: str) -> dict[str, Any]:
         """Return an experiment by id; unknown ids fail permanently."""
-        from kfp_server_api import ExperimentServiceApi
-
-        api = ExperimentServiceApi(self._client)
-        what = f"experiment id {experiment_id!r}"
-        return self._call(what, api.experiment_service_get_experiment, experiment_id)
+        path = f"{API_PREFIX}/experiments/{experiment_id}"
+        return self.call(ApiCall("GET", path, f"experiment id {experiment_id!r}"))
 
     def find_experiment(self, display_name: str) -> dict[str, Any] | None:
         """Return the experiment with this display name in the namespace, or ``None``."""
-        from kfp_server_api import ExperimentServiceApi
-
-        api = ExperimentServiceApi(self._client)
-        kwargs: dict[str, Any] = {"filter": _equals_filter("display_name", display_name), "page_size": 1}
-        if self.namespace:
-            kwargs["namespace"] = self.namespace
-        what = f"experiment {display_name!r}"
-        found = self._call(what, api.experiment_service_list_experiments, **kwargs).get("experiments") or []
+        found = self._list("experiments", display_name, page_size=1)
         return found[0] if found else None
 
     def get_or_create_experiment(
         self, display_name: str, description: str = ""
     ) -> tuple[dict[str, Any], bool]:
         """Return ``(experiment, created)``: the existing experiment with that name, or a new one."""
-        from kfp_server_api import ExperimentServiceApi, V2beta1Experiment
-
         existing = self.find_experiment(display_name)
         if existing is not None:
             return existing, False
-        body = V2beta1Experiment(display_name=display_name, description=description, namespace=self.namespace)
-        api = ExperimentServiceApi(self._client)
-        what = f"experiment {display_name!r}"
+        body = _without_none(
+            {"display_name": display_name, "description": description, "namespace": self.namespace}
+        )
         try:
-            return self._call(what, api.experiment_service_create_experiment, body), True
-        except AirflowFailException:
+            created = self.call(
+                ApiCall("POST", f"{API_PREFIX}/experiments", f"experiment {display_name!r}", body=body)
+            )
+        except PlatformPermanentError:
             # Another task may have created it between our lookup and create (HTTP 409): look again.
             existing = self.find_experiment(display_name)
             if existing is None:
                 raise
             return existing, False
+        return created, True
 
     # --- runs ----------------------------------------------------------------------------------
 
@@ -248,34 +264,24 @@ class KubeflowPipelinesHook(BaseHook):
         service_account: str | None = None,
     ) -> dict[str, Any]:
         """Start a run of a pipeline (its latest version unless ``pipeline_version_id`` is given)."""
-        from kfp_server_api import (
-            RunServiceApi,
-            V2beta1PipelineVersionReference,
-            V2beta1Run,
-            V2beta1RuntimeConfig,
+        body = _without_none(
+            {
+                "display_name": display_name,
+                "description": description,
+                "experiment_id": experiment_id,
+                "pipeline_version_reference": _without_none(
+                    {"pipeline_id": pipeline_id, "pipeline_version_id": pipeline_version_id}
+                ),
+                "runtime_config": {"parameters": dict(parameters or {})},
+                "service_account": service_account,
+            }
         )
-
-        run = V2beta1Run(
-            display_name=display_name,
-            description=description,
-            experiment_id=experiment_id,
-            pipeline_version_reference=V2beta1PipelineVersionReference(
-                pipeline_id=pipeline_id, pipeline_version_id=pipeline_version_id
-            ),
-            runtime_config=V2beta1RuntimeConfig(parameters=dict(parameters or {})),
-            service_account=service_account,
-        )
-        api = RunServiceApi(self._client)
-        return self._call(
-            f"run {display_name!r} of pipeline id {pipeline_id!r}", api.run_service_create_run, run
-        )
+        what = f"run {display_name!r} of pipeline id {pipeline_id!r}"
+        return self.call(ApiCall("POST", f"{API_PREFIX}/runs", what, body=body))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """Return a run by id (``state`` is upper-case: PENDING, RUNNING, SUCCEEDED, FAILED, CANCELED...)."""
-        from kfp_server_api import RunServiceApi
-
-        api = RunServiceApi(self._client)
-        return self._call(f"run id {run_id!r}", api.run_service_get_run, run_id)
+        return self.call(get_run_call(run_id))
 
     def _in_namespace(self) -> str:
         return f" (namespace {self.namespace!r})" if self.namespace else ""

@@ -12,12 +12,13 @@ The credential never goes into ``os.environ``: it is kept in this process's memo
 asks for that auth object through its request-auth plugin interface, which is switched on by the
 non-secret ``MLFLOW_TRACKING_AUTH=airflow-platform-connection``; this covers every HTTP call the MLflow
 client makes (tracking, registry, artifact up- and downloads, ``mlflow.pyfunc.load_model``), in any
-thread. Triggers never import ``mlflow``: they use :class:`MLflowAsyncRestClient` (httpx) against the
+thread. Triggers never import ``mlflow``: they use the shared asynchronous REST client (httpx) against the
 REST API so that the triggerer's event loop is never blocked.
 
-Errors are sorted in two kinds: :class:`MLflowPermanentError` (4xx such as an unknown model, version,
-alias, experiment or run: retrying cannot help) and :class:`MLflowTransientError` (connection refused,
-timeouts, 5xx, 429: retry with backoff). Neither message ever carries the credential.
+Errors are mapped into :class:`~airflow_platform.exceptions.PlatformPermanentError` (4xx such as an
+unknown model, version, alias, experiment or run: retrying cannot help) and
+:class:`~airflow_platform.exceptions.PlatformTransientError` (connection refused, timeouts, 5xx, 429:
+retry with backoff). Neither message ever carries the credential.
 """
 
 from __future__ import annotations
@@ -25,46 +26,31 @@ from __future__ import annotations
 import base64
 import functools
 import os
-import ssl
+import tempfile
 import threading
-from collections.abc import Generator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
+from airflow_platform.exceptions import PlatformPermanentError, PlatformTransientError
+from airflow_platform.utils.http import ApiCall, AsyncRestClient, RestClient, RestEndpoint, error_for_status
 from airflow_platform.utils.redaction import redact
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
+    import httpx
     from airflow.sdk import Connection
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
 AUTH_PROVIDER_NAME = "airflow-platform-connection"
 API_PREFIX = "/api/2.0/mlflow"
-DEFAULT_HTTP_TIMEOUT = 30.0
-# Idle keep-alive connections are dropped before servers drop them (uvicorn: 5 s), so a poll never
-# reuses a connection the server is closing at that moment (which fails as a ReadError).
-HTTP_LIMITS = httpx.Limits(keepalive_expiry=2.0)
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context for all REST clients: each default one costs ~0.5 MB (hundreds of triggers)."""
-    return httpx.create_ssl_context()
-
-
-_RETRYABLE_STATUS = frozenset({408, 429})
-
-
-class MLflowPermanentError(Exception):
-    """MLflow answered that the request cannot succeed (unknown object, invalid argument, no permission)."""
-
-
-class MLflowTransientError(Exception):
-    """MLflow could not be reached or failed on its side (refused, timeout, 5xx, 429): worth retrying."""
+SERVICE = "MLflow"
 
 
 @dataclass(frozen=True)
@@ -79,7 +65,7 @@ class MLflowConnectionSettings:
     def from_connection(cls, conn: Connection) -> MLflowConnectionSettings:
         """Build the settings from an Airflow connection (see the module docstring)."""
         if not conn.host:
-            raise MLflowPermanentError(f"connection '{conn.conn_id}' has no host for the MLflow server")
+            raise PlatformPermanentError(f"connection '{conn.conn_id}' has no host for the MLflow server")
         host = conn.host.rstrip("/")
         schema = (conn.schema or "").strip("/")
         if "://" in host:
@@ -102,6 +88,16 @@ class MLflowConnectionSettings:
     def redact(self, text: str) -> str:
         """Return ``text`` without the credential."""
         return redact(text, [self.password])
+
+    def endpoint(self) -> RestEndpoint:
+        """The REST API endpoint of the tracking server, with the credential and MLflow's error mapping."""
+        return RestEndpoint(
+            base_url=f"{self.tracking_uri}{API_PREFIX}",
+            service=SERVICE,
+            status_error=_error_from_response,
+            headers=self.auth_headers(),
+            secrets=(self.password,) if self.password else (),
+        )
 
 
 def _authorization(login: str | None, password: str) -> str:
@@ -141,162 +137,66 @@ class _ConnectionCredentials:
 
 _CREDENTIALS = _ConnectionCredentials()
 _install_lock = threading.Lock()
-_installed = False
 
 
 def _install_auth_provider() -> None:
     """Register the request-auth plugin with MLflow once per process and switch it on."""
-    global _installed
     with _install_lock:
-        if _installed:
-            return
-        from mlflow.tracking.request_auth.abstract_request_auth_provider import RequestAuthProvider
-        from mlflow.tracking.request_auth.registry import _request_auth_provider_registry
+        _register_auth_provider()
 
-        class _AirflowConnectionAuthProvider(RequestAuthProvider):
-            def get_name(self) -> str:
-                return AUTH_PROVIDER_NAME
 
-            def get_auth(self) -> _ConnectionCredentials:
-                return _CREDENTIALS
+@functools.cache
+def _register_auth_provider() -> None:
+    """Register the request-auth plugin (the cache makes it once; the caller holds ``_install_lock``)."""
+    from mlflow.tracking.request_auth.abstract_request_auth_provider import RequestAuthProvider
+    from mlflow.tracking.request_auth.registry import _request_auth_provider_registry
 
-        _request_auth_provider_registry.register(_AirflowConnectionAuthProvider)
-        os.environ.setdefault("MLFLOW_TRACKING_AUTH", AUTH_PROVIDER_NAME)
-        _installed = True
+    class _AirflowConnectionAuthProvider(RequestAuthProvider):
+        def get_name(self) -> str:
+            return AUTH_PROVIDER_NAME
+
+        def get_auth(self) -> _ConnectionCredentials:
+            return _CREDENTIALS
+
+    _request_auth_provider_registry.register(_AirflowConnectionAuthProvider)
+    os.environ.setdefault("MLFLOW_TRACKING_AUTH", AUTH_PROVIDER_NAME)
 
 
 def classify_mlflow_exception(
     exc: MlflowException, settings: MLflowConnectionSettings, what: str
-) -> Exception:
+) -> PlatformPermanentError | PlatformTransientError:
     """Turn an ``MlflowException`` raised for ``what`` (e.g. "model 'm' version 3") into our error kinds."""
-    status = exc.get_http_status_code()
-    message = settings.redact(f"{what}: {exc.message}")
-    if 400 <= status < 500 and status not in _RETRYABLE_STATUS:
-        return MLflowPermanentError(message)
-    return MLflowTransientError(message)
+    return error_for_status(exc.get_http_status_code(), settings.redact(f"{what}: {exc.message}"))
 
 
-@dataclass(frozen=True)
-class ApiCall:
-    """One MLflow REST call: ``path`` is relative to ``/api/2.0/mlflow``; ``subject`` names the object."""
-
-    method: str
-    path: str
-    subject: str
-    params: Mapping[str, Any] | None = None
-    body: Mapping[str, Any] | None = None
-
-
-#: A sans-IO check: yields the REST calls it needs, receives each JSON answer, returns its result.
-Check = Generator[ApiCall, dict[str, Any], Any]
-
-
-def _error_from_response(
-    response: httpx.Response, call: ApiCall, settings: MLflowConnectionSettings
-) -> Exception:
+def _error_from_response(response: httpx.Response, call: ApiCall) -> Exception:
     try:
         payload = response.json()
         detail = f"{payload.get('error_code', response.status_code)}: {payload.get('message', '')}"
     except ValueError:
         detail = f"HTTP {response.status_code}: {response.text[:200]}"
-    message = settings.redact(f"MLflow {call.subject}: {detail}")
-    status = response.status_code
-    if 400 <= status < 500 and status not in _RETRYABLE_STATUS:
-        return MLflowPermanentError(message)
-    return MLflowTransientError(message)
+    return error_for_status(response.status_code, f"{SERVICE} {call.subject}: {detail}")
 
 
-def _request_kwargs(call: ApiCall) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
-    if call.params is not None:
-        kwargs["params"] = dict(call.params)
-    if call.body is not None:
-        kwargs["json"] = dict(call.body)
-    return kwargs
+@dataclass(frozen=True)
+class LoadedModel:
+    """A registered model version, loaded as pyfunc.
 
+    Attributes:
+        model: The ``mlflow.pyfunc.PyFuncModel``.
+        model_uri: ``models:/<name>@<alias>`` or ``models:/<name>/<version>``, as it was asked for.
+        model_name: The registered model.
+        version: The version the alias or number resolved to.
+        run_id: The run that logged the model, if any.
+        what: How messages name it, e.g. ``model 'churn' alias 'champion'``.
+    """
 
-class MLflowRestClient:
-    """A blocking client of the MLflow REST API that runs :data:`Check` generators (used by ``poke``)."""
-
-    def __init__(self, settings: MLflowConnectionSettings, *, timeout: float = DEFAULT_HTTP_TIMEOUT) -> None:
-        self.settings = settings
-        self._client = httpx.Client(
-            base_url=f"{settings.tracking_uri}{API_PREFIX}",
-            headers=settings.auth_headers(),
-            timeout=timeout,
-            limits=HTTP_LIMITS,
-            verify=_ssl_context(),
-        )
-
-    def __enter__(self) -> MLflowRestClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._client.close()
-
-    def call(self, call: ApiCall) -> dict[str, Any]:
-        """Send one call and return its JSON answer, or raise a permanent/transient error."""
-        try:
-            response = self._client.request(call.method, call.path, **_request_kwargs(call))
-        except httpx.TransportError as exc:
-            raise MLflowTransientError(
-                self.settings.redact(f"MLflow {call.subject}: {type(exc).__name__}: {exc}")
-            ) from None
-        if response.is_success:
-            return response.json()
-        raise _error_from_response(response, call, self.settings)
-
-    def run(self, check: Check) -> Any:
-        """Drive a check to its end and return its result."""
-        try:
-            call = next(check)
-            while True:
-                call = check.send(self.call(call))
-        except StopIteration as done:
-            return done.value
-
-
-class MLflowAsyncRestClient:
-    """The asynchronous twin of :class:`MLflowRestClient` (httpx), for triggers in the triggerer."""
-
-    def __init__(self, settings: MLflowConnectionSettings, *, timeout: float = DEFAULT_HTTP_TIMEOUT) -> None:
-        self.settings = settings
-        self.requests_sent = 0
-        self._client = httpx.AsyncClient(
-            base_url=f"{settings.tracking_uri}{API_PREFIX}",
-            headers=settings.auth_headers(),
-            timeout=timeout,
-            limits=HTTP_LIMITS,
-            verify=_ssl_context(),
-        )
-
-    async def __aenter__(self) -> MLflowAsyncRestClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self._client.aclose()
-
-    async def call(self, call: ApiCall) -> dict[str, Any]:
-        """Send one call and return its JSON answer, or raise a permanent/transient error."""
-        self.requests_sent += 1
-        try:
-            response = await self._client.request(call.method, call.path, **_request_kwargs(call))
-        except httpx.TransportError as exc:
-            raise MLflowTransientError(
-                self.settings.redact(f"MLflow {call.subject}: {type(exc).__name__}: {exc}")
-            ) from None
-        if response.is_success:
-            return response.json()
-        raise _error_from_response(response, call, self.settings)
-
-    async def run(self, check: Check) -> Any:
-        """Drive a check to its end and return its result."""
-        try:
-            call = next(check)
-            while True:
-                call = check.send(await self.call(call))
-        except StopIteration as done:
-            return done.value
+    model: Any
+    model_uri: str
+    model_name: str
+    version: str
+    run_id: str | None
+    what: str
 
 
 class MLflowHook(BaseHook):
@@ -317,13 +217,25 @@ class MLflowHook(BaseHook):
 
     @cached_property
     def settings(self) -> MLflowConnectionSettings:
-        """The tracking URI and credential from the connection."""
-        return MLflowConnectionSettings.from_connection(self.get_connection(self.mlflow_conn_id))
+        """The tracking URI and credential from the connection (a missing one is a permanent error)."""
+        try:
+            return MLflowConnectionSettings.from_connection(self.get_connection(self.mlflow_conn_id))
+        except AirflowNotFoundException as exc:
+            raise PlatformPermanentError(str(exc)) from None
 
     @classmethod
-    async def aget_settings(cls, mlflow_conn_id: str = default_conn_name) -> MLflowConnectionSettings:
-        """Read the connection without blocking the event loop (for triggers)."""
-        return MLflowConnectionSettings.from_connection(await cls.aget_connection(mlflow_conn_id))
+    async def aget_endpoint(cls, mlflow_conn_id: str = default_conn_name) -> RestEndpoint:
+        """Read the connection without blocking the event loop and return its REST endpoint (triggers)."""
+        try:
+            conn = await cls.aget_connection(mlflow_conn_id)
+        except AirflowNotFoundException as exc:
+            raise PlatformPermanentError(str(exc)) from None
+        return MLflowConnectionSettings.from_connection(conn).endpoint()
+
+    @staticmethod
+    def async_rest_client(endpoint: RestEndpoint) -> AsyncRestClient:
+        """Return an asynchronous REST client of ``endpoint`` (close it with ``aclose``), for triggers."""
+        return AsyncRestClient(endpoint)
 
     def get_conn(self) -> MlflowClient:
         """Return an ``MlflowClient`` for the connection's server, its credential attached per request."""
@@ -340,13 +252,91 @@ class MLflowHook(BaseHook):
             )
         return MlflowClient(tracking_uri=self.settings.tracking_uri, registry_uri=self.settings.tracking_uri)
 
-    def rest_client(self) -> MLflowRestClient:
+    def rest_client(self) -> RestClient:
         """Return a blocking REST client (close it, e.g. with ``with``) for sensor pokes."""
-        return MLflowRestClient(self.settings)
+        return RestClient(self.settings.endpoint())
 
-    def translate(self, exc: MlflowException, what: str) -> Exception:
+    def translate(self, exc: MlflowException, what: str) -> PlatformPermanentError | PlatformTransientError:
         """Classify an ``MlflowException`` about ``what`` as permanent or transient (credential removed)."""
         return classify_mlflow_exception(exc, self.settings, what)
+
+    def call(self, what: str, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call an ``MlflowClient`` method about ``what``, its errors sorted into our two kinds.
+
+        Raises:
+            PlatformPermanentError: MLflow rejected the request (unknown object, invalid argument).
+            PlatformTransientError: MLflow stayed unreachable or failing through the client's retries.
+        """
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return func(*args, **kwargs)
+        except MlflowException as exc:
+            raise self.translate(exc, what) from None
+
+    def load_registered_model(
+        self, model_name: str, *, alias: str | None = None, version: str | None = None
+    ) -> LoadedModel:
+        """Load a registered model version as a pyfunc model, in this process.
+
+        The version is resolved through this connection's registry (by ``alias`` or ``version``), its
+        files are downloaded from the version's artifact location and loaded with ``mlflow.pyfunc``;
+        the operator that validates a model and the DAGs that score with it load through here.
+
+        Raises:
+            PlatformPermanentError: an unknown model, alias or version, or files that do not load as
+                a pyfunc model.
+            PlatformTransientError: the server or the artifact store could not answer.
+        """
+        import mlflow.artifacts
+        import mlflow.pyfunc
+
+        client = self.get_conn()
+        if alias:
+            what = f"model '{model_name}' alias '{alias}'"
+            model_version = self.call(what, client.get_model_version_by_alias, model_name, alias)
+            model_uri = f"models:/{model_name}@{alias}"
+        else:
+            what = f"model '{model_name}' version {version}"
+            model_version = self.call(what, client.get_model_version, model_name, version)
+            model_uri = f"models:/{model_name}/{version}"
+        artifact_uri = self._artifact_location(client, model_version, what)
+        with tempfile.TemporaryDirectory(prefix="mlflow-model-") as tmp:
+            local = self.call(
+                what,
+                mlflow.artifacts.download_artifacts,
+                artifact_uri=artifact_uri,
+                dst_path=tmp,
+                tracking_uri=self.settings.tracking_uri,
+            )
+            try:
+                model = mlflow.pyfunc.load_model(local)
+            except Exception as exc:
+                raise PlatformPermanentError(f"MLflow {what} cannot be loaded as pyfunc: {exc}") from None
+        return LoadedModel(
+            model=model,
+            model_uri=model_uri,
+            model_name=model_name,
+            version=str(model_version.version),
+            run_id=model_version.run_id,
+            what=what,
+        )
+
+    def _artifact_location(self, client: MlflowClient, model_version: Any, what: str) -> str:
+        """Return where the version's files are, never a ``models:/`` URI.
+
+        A ``models:/`` URI would be resolved through MLflow's process-wide default registry (a local
+        SQLite file when unset) instead of this connection, so it is resolved here with the client.
+        """
+        source = str(model_version.source)
+        if source.startswith("models:/"):
+            model_id = source.removeprefix("models:/").strip("/")
+            return self.call(what, client.get_logged_model, model_id).artifact_location
+        if source.startswith("runs:/"):
+            run_id, _, path = source.removeprefix("runs:/").partition("/")
+            run = self.call(what, client.get_run, run_id)
+            return f"{run.info.artifact_uri}/{path}".rstrip("/")
+        return source
 
     def test_connection(self) -> tuple[bool, str]:
         """Check that the server answers an authenticated API call (the UI's *Test* button)."""
@@ -354,6 +344,6 @@ class MLflowHook(BaseHook):
         try:
             with self.rest_client() as client:
                 client.call(call)
-        except (MLflowPermanentError, MLflowTransientError) as exc:
+        except (PlatformPermanentError, PlatformTransientError) as exc:
             return False, str(exc)
         return True, f"MLflow at {self.settings.tracking_uri} answered"

@@ -10,7 +10,8 @@ Task and DAG callbacks take a notifier instance::
 
 Deadline alerts reference a callback by import path plus keyword arguments, rebuilt where the alert
 runs (``AsyncCallback`` in the triggerer, ``SyncCallback`` in an executor); the platform notifier
-classes are importable and carry the same defaults, and :func:`deadline_callback` builds the callback::
+classes are importable (``slack_notifier`` and the others are the classes), and
+:func:`deadline_callback` builds the callback::
 
     from airflow.sdk import DeadlineAlert, DeadlineReference
     from airflow_platform.notifiers import deadline_callback, slack_notifier
@@ -46,11 +47,7 @@ __all__ = [
     "slack_notifier",
 ]
 
-_NOTIFIER_CLASSES: dict[Callable[..., Any], type] = {
-    slack_notifier: PlatformSlackNotifier,
-    pagerduty_notifier: PlatformPagerdutyNotifier,
-    email_notifier: PlatformEmailNotifier,
-}
+_NOTIFIER_CLASSES = (PlatformSlackNotifier, PlatformPagerdutyNotifier, PlatformEmailNotifier)
 
 
 def deadline_callback(
@@ -59,17 +56,16 @@ def deadline_callback(
     """Build the ``DeadlineAlert`` callback that sends what ``factory(**kwargs)`` would send.
 
     Args:
-        factory: :func:`slack_notifier`, :func:`pagerduty_notifier` or :func:`email_notifier`.
+        factory: :func:`slack_notifier`, :func:`pagerduty_notifier` or :func:`email_notifier` (the
+            notifier classes themselves).
         executor: With ``sync=True``, the executor that runs the callback (default: the default one).
         sync: Run in an executor (``SyncCallback``) instead of the triggerer (``AsyncCallback``).
         **kwargs: The factory's keyword arguments (JSON-serializable; no secrets).
     """
-    try:
-        notifier_class = _NOTIFIER_CLASSES[factory]
-    except KeyError:
-        raise ValueError(f"{factory!r} is not one of the platform's notifier factories") from None
+    if factory not in _NOTIFIER_CLASSES:
+        raise ValueError(f"{factory!r} is not one of the platform's notifier classes")
     if sync:
-        return SyncCallback(notifier_class, kwargs=kwargs, executor=executor)
+        return SyncCallback(factory, kwargs=kwargs, executor=executor)
     if executor is not None:
         raise ValueError("executor applies only to sync=True callbacks")
-    return AsyncCallback(notifier_class, kwargs=kwargs)
+    return AsyncCallback(factory, kwargs=kwargs)

@@ -16,40 +16,7 @@ SMTP_CONN_ID = "smtp_default"
 class PlatformEmailNotifier(SmtpNotifier):
     """The provider's ``SmtpNotifier`` with the platform's connection id, subject and body.
 
-    ``from_email`` defaults to the connection's ``extra.from_email``. Importable by path, so
-    ``AsyncCallback``/``SyncCallback`` can rebuild it from keyword arguments.
-    """
-
-    def __init__(
-        self,
-        *,
-        to: str | Iterable[str],
-        from_email: str | None = None,
-        subject: str = message.TITLE,
-        html_content: str = message.HTML,
-        smtp_conn_id: str = SMTP_CONN_ID,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            to=to,
-            from_email=from_email,
-            subject=subject,
-            html_content=html_content,
-            smtp_conn_id=smtp_conn_id,
-            **kwargs,
-        )
-
-
-def email_notifier(
-    *,
-    to: str | Iterable[str],
-    from_email: str | None = None,
-    subject: str = message.TITLE,
-    html_content: str = message.HTML,
-    smtp_conn_id: str = SMTP_CONN_ID,
-    **kwargs: Any,
-) -> PlatformEmailNotifier:
-    """Return an e-mail notifier for ``on_failure_callback`` (and other task/DAG callbacks).
+    Importable by path, so ``AsyncCallback``/``SyncCallback`` can rebuild it from keyword arguments.
 
     Args:
         to: Recipient(s).
@@ -59,11 +26,12 @@ def email_notifier(
         smtp_conn_id: The SMTP connection.
         **kwargs: Passed to ``SmtpNotifier`` (``cc``, ``bcc``, ``files``, ...).
     """
-    return PlatformEmailNotifier(
-        to=to,
-        from_email=from_email,
-        subject=subject,
-        html_content=html_content,
-        smtp_conn_id=smtp_conn_id,
-        **kwargs,
-    )
+
+    def __init__(self, *, to: str | Iterable[str], smtp_conn_id: str = SMTP_CONN_ID, **kwargs: Any) -> None:
+        kwargs.setdefault("subject", message.TITLE)
+        kwargs.setdefault("html_content", message.HTML)
+        super().__init__(to=to, smtp_conn_id=smtp_conn_id, **kwargs)
+
+
+email_notifier = PlatformEmailNotifier
+"""The notifier for ``on_failure_callback`` (and other task/DAG callbacks): the class itself."""

@@ -16,6 +16,11 @@ class PlatformSlackNotifier(SlackWebhookNotifier):
     """The provider's ``SlackWebhookNotifier`` with the platform's connection id and message.
 
     Importable by path, so ``AsyncCallback``/``SyncCallback`` can rebuild it from keyword arguments.
+
+    Args:
+        slack_webhook_conn_id: The Slack incoming-webhook connection.
+        text: The message (Jinja); default names DAG, task, run and log URL.
+        **kwargs: Passed to ``SlackWebhookNotifier`` (``blocks``, ``timeout``, ...).
     """
 
     def __init__(
@@ -24,14 +29,5 @@ class PlatformSlackNotifier(SlackWebhookNotifier):
         super().__init__(slack_webhook_conn_id=slack_webhook_conn_id, text=text, **kwargs)
 
 
-def slack_notifier(
-    *, text: str = message.TEXT, slack_webhook_conn_id: str = SLACK_CONN_ID, **kwargs: Any
-) -> PlatformSlackNotifier:
-    """Return a Slack notifier for ``on_failure_callback`` (and other task/DAG callbacks).
-
-    Args:
-        text: The message (Jinja); default names DAG, task, run and log URL.
-        slack_webhook_conn_id: The Slack incoming-webhook connection.
-        **kwargs: Passed to ``SlackWebhookNotifier`` (``blocks``, ``timeout``, ...).
-    """
-    return PlatformSlackNotifier(slack_webhook_conn_id=slack_webhook_conn_id, text=text, **kwargs)
+slack_notifier = PlatformSlackNotifier
+"""The notifier for ``on_failure_callback`` (and other task/DAG callbacks): the class itself."""

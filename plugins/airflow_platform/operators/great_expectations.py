@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_platform.exceptions import fail_task_on_permanent_error
 from airflow_platform.hooks.great_expectations import DataSource, GreatExpectationsHook, summarize
 
 if TYPE_CHECKING:
@@ -95,6 +96,10 @@ class GreatExpectationsOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Validate, keep the full result, return the summary; fail when asked and invalid."""
+        with fail_task_on_permanent_error():
+            return self._validate()
+
+    def _validate(self) -> dict[str, Any]:
         hook = GreatExpectationsHook(context_root_dir=self.context_root_dir, aws_conn_id=self.aws_conn_id)
         if self.dataframe is not None:
             dataframe, described = self.dataframe, "the given DataFrame"

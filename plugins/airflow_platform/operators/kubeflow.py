@@ -3,89 +3,74 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_platform.hooks.kubeflow import (
-    FAILURE_STATES,
-    SUCCESS_STATES,
-    KubeflowPipelinesHook,
-    KubeflowTransientError,
-    run_state,
-)
-from airflow_platform.triggers.kubeflow import KubeflowRunTrigger, backoff_delay
+from airflow_platform.conditions.kubeflow import kfp_run_check
+from airflow_platform.exceptions import fail_task_on_permanent_error
+from airflow_platform.hooks.kubeflow import SERVICE, KubeflowPipelinesHook
+from airflow_platform.polling.checks import Outcome, drive_check, event_details
+from airflow_platform.triggers.kubeflow import KubeflowRunTrigger
+from airflow_platform.utils.arguments import set_required
+from airflow_platform.utils.backoff import BackoffPolicy
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from tenacity import RetryCallState
 
 
-def complete_from_event(event: dict[str, Any] | None) -> str:
-    """Turn a :class:`KubeflowRunTrigger` event into the run id, or fail the task at once.
+class KubeflowBaseOperator(BaseOperator):
+    """Shared wiring of the KFP operators: the connection, and a hook whose permanent errors fail the task.
 
-    Raises:
-        AirflowFailException: the run FAILED/CANCELED/SKIPPED or the API gave a permanent error.
+    Args:
+        kubeflow_conn_id: The Airflow connection of the KFP API (``extra.namespace`` applies).
     """
-    if not event:
-        raise AirflowFailException("No event received from the Kubeflow run trigger")
-    if event.get("status") == "success":
-        return str(event["run_id"])
-    raise AirflowFailException(event.get("message") or f"KFP run {event.get('run_id')!r} did not succeed")
+
+    def __init__(
+        self, *, kubeflow_conn_id: str = KubeflowPipelinesHook.default_conn_name, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.kubeflow_conn_id = kubeflow_conn_id
+
+    @contextmanager
+    def hook(self) -> Iterator[KubeflowPipelinesHook]:
+        """A hook for the duration of the block; a permanent API error fails the task at once."""
+        hook = KubeflowPipelinesHook(self.kubeflow_conn_id)
+        with fail_task_on_permanent_error(), closing(hook):
+            yield hook
 
 
-def check_terminal_run(run: dict[str, Any]) -> bool:
-    """Return ``True`` when the run SUCCEEDED, ``False`` while it runs; fail at once when it ended badly."""
-    state = run_state(run)
-    if state in SUCCESS_STATES:
-        return True
-    if state in FAILURE_STATES:
-        error = (run.get("error") or {}).get("message") or ""
-        raise AirflowFailException(f"KFP run {run.get('run_id')!r} ended {state}. {error}".strip())
-    return False
-
-
-class KubeflowExperimentOperator(BaseOperator):
+class KubeflowExperimentOperator(KubeflowBaseOperator):
     """Get or create a KFP experiment by display name (idempotent); return its experiment id.
 
     Args:
         experiment_name: The experiment's display name (templated).
         description: Used only when the experiment is created.
-        kubeflow_conn_id: The Airflow connection of the KFP API (``extra.namespace`` applies).
+        **kwargs: See :class:`KubeflowBaseOperator`.
     """
 
     template_fields: Sequence[str] = ("experiment_name", "description")
 
-    def __init__(
-        self,
-        *,
-        experiment_name: str,
-        description: str = "",
-        kubeflow_conn_id: str = KubeflowPipelinesHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, experiment_name: str, description: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not experiment_name:
-            raise ValueError("experiment_name must not be empty")
-        self.experiment_name = experiment_name
+        set_required(self, experiment_name=experiment_name)
         self.description = description
-        self.kubeflow_conn_id = kubeflow_conn_id
 
     def execute(self, context: Context) -> str:
         """Return the experiment id, creating the experiment if it does not exist."""
-        hook = KubeflowPipelinesHook(self.kubeflow_conn_id)
-        try:
+        with self.hook() as hook:
             experiment, created = hook.get_or_create_experiment(self.experiment_name, self.description)
-        finally:
-            hook.close()
         verb = "Created" if created else "Found"
         self.log.info("%s KFP experiment %r (%s)", verb, self.experiment_name, experiment["experiment_id"])
         return str(experiment["experiment_id"])
 
 
-class KubeflowPipelineOperator(BaseOperator):
+class KubeflowPipelineOperator(KubeflowBaseOperator):
     """Start a Kubeflow Pipelines run and optionally wait for it; return the run id.
 
     The pipeline is found by ``pipeline_id`` or by ``pipeline_name`` (its display name); the experiment
@@ -107,7 +92,7 @@ class KubeflowPipelineOperator(BaseOperator):
         poll_interval: Seconds between status polls.
         wait_timeout: Give up waiting after this long (``None``: the task's ``execution_timeout``).
         deferrable: Wait in the triggerer instead of occupying a worker slot.
-        kubeflow_conn_id: The Airflow connection of the KFP API.
+        **kwargs: See :class:`KubeflowBaseOperator`.
     """
 
     template_fields: Sequence[str] = (
@@ -136,7 +121,6 @@ class KubeflowPipelineOperator(BaseOperator):
         poll_interval: float = 30.0,
         wait_timeout: timedelta | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        kubeflow_conn_id: str = KubeflowPipelinesHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -158,12 +142,10 @@ class KubeflowPipelineOperator(BaseOperator):
         self.poll_interval = poll_interval
         self.wait_timeout = wait_timeout
         self.deferrable = deferrable
-        self.kubeflow_conn_id = kubeflow_conn_id
 
     def execute(self, context: Context) -> str:
         """Start the run; wait for it if asked; return the run id."""
-        hook = KubeflowPipelinesHook(self.kubeflow_conn_id)
-        try:
+        with self.hook() as hook:
             run_id = self._start_run(hook, context)
             if not self.wait_for_completion:
                 return run_id
@@ -179,12 +161,10 @@ class KubeflowPipelineOperator(BaseOperator):
                 )
             self._wait(hook, run_id)
             return run_id
-        finally:
-            hook.close()
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
         """Resume after the trigger fired: return the run id or fail at once."""
-        run_id = complete_from_event(event)
+        run_id = str(event_details(event, SERVICE)["run_id"])
         self.log.info("KFP run %s SUCCEEDED", run_id)
         return run_id
 
@@ -219,21 +199,20 @@ class KubeflowPipelineOperator(BaseOperator):
         """Poll until the run ends; transient API errors are retried with backoff."""
         limit = self.wait_timeout or self.execution_timeout
         deadline = time.monotonic() + limit.total_seconds() if limit else None
-        failures = 0
+        retrying = BackoffPolicy.from_poll_interval(self.poll_interval).retrying(before_sleep=self._log_retry)
         while True:
-            try:
-                run = hook.get_run(run_id)
-            except KubeflowTransientError as err:
-                failures += 1
-                delay = backoff_delay(self.poll_interval, failures)
-                self.log.warning("%s (attempt %d); retrying in %.1fs", err, failures, delay)
-            else:
-                failures = 0
-                if check_terminal_run(run):
-                    self.log.info("KFP run %s SUCCEEDED", run_id)
-                    return
-                delay = self.poll_interval
-                self.log.info("KFP run %s is %s", run_id, run_state(run))
-            if deadline is not None and time.monotonic() + delay > deadline:
+            outcome: Outcome | None = retrying(lambda: drive_check(kfp_run_check(run_id), hook.call))
+            if outcome is not None:
+                if outcome.status != "success":
+                    raise AirflowFailException(outcome.message)
+                self.log.info("%s", outcome.message)
+                return
+            self.log.info("KFP run %s is not finished", run_id)
+            if deadline is not None and time.monotonic() + self.poll_interval > deadline:
                 raise AirflowFailException(f"KFP run {run_id!r} did not finish within {limit}")
-            time.sleep(delay)
+            time.sleep(self.poll_interval)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        self.log.warning("%s (attempt %d); retrying in %.1fs", error, state.attempt_number, delay)

@@ -1,4 +1,4 @@
-"""Operators for MLflow tracking and the model registry (the seed's class names, on Airflow 3 and MLflow 3).
+"""Operators for MLflow tracking and the model registry, on MLflow 3 (aliases; stages still accepted).
 
 All of them reach MLflow through :class:`~airflow_platform.hooks.mlflow.MLflowHook` (connection
 ``mlflow_default``), so no DAG hard-codes a tracking URI. ``mlflow`` is imported only inside
@@ -7,12 +7,11 @@ All of them reach MLflow through :class:`~airflow_platform.hooks.mlflow.MLflowHo
 Errors: an unknown model, version, alias, experiment or run (any 4xx from MLflow) raises
 ``AirflowFailException`` naming the object, so no retry is wasted. Transient errors (connection refused,
 timeouts, 5xx) are first retried with backoff by the MLflow client itself, then raised as
-``MLflowTransientError`` for the task's own retries.
+``PlatformTransientError`` for the task's own retries.
 """
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 import warnings
@@ -23,8 +22,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_platform.hooks.mlflow import MLflowHook, MLflowPermanentError
-from airflow_platform.triggers.mlflow import validate_stage
+from airflow_platform.conditions.mlflow import validate_stage
+from airflow_platform.exceptions import fail_task_on_permanent_error
+from airflow_platform.hooks.mlflow import MLflowHook
+from airflow_platform.utils.arguments import set_required
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -79,17 +80,10 @@ class MLflowBaseOperator(BaseOperator):
 
         Raises:
             AirflowFailException: MLflow rejected the request (unknown object, invalid argument).
-            MLflowTransientError: MLflow stayed unreachable or failing through the client's retries.
+            PlatformTransientError: MLflow stayed unreachable or failing through the client's retries.
         """
-        from mlflow.exceptions import MlflowException
-
-        try:
-            return func(*args, **kwargs)
-        except MlflowException as exc:
-            error = self.hook.translate(exc, what)
-        if isinstance(error, MLflowPermanentError):
-            raise AirflowFailException(str(error)) from None
-        raise error from None
+        with fail_task_on_permanent_error():
+            return self.hook.call(what, func, *args, **kwargs)
 
 
 def _numbers(kind: str, values: Mapping[str, Any]) -> dict[str, float]:
@@ -241,10 +235,7 @@ class MLflowRegisterModelOperator(MLflowBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not model_uri or not model_name:
-            raise ValueError("MLflowRegisterModelOperator needs a model_uri and a model_name")
-        self.model_uri = model_uri
-        self.model_name = model_name
+        set_required(self, model_uri=model_uri, model_name=model_name)
         self.tags = dict(tags or {})
         self.description = description
         self.alias = alias
@@ -349,7 +340,8 @@ class MLflowModelTransitionOperator(MLflowBaseOperator):
         **kwargs: See :class:`MLflowBaseOperator`.
 
     Returns:
-        ``{"model_name", "version", "stage", "alias", "previous_alias_version"}`` (pushed to XCom).
+        ``{"model_name", "version", "stage", "alias", "previous_alias_version"}`` (pushed to XCom);
+        ``stage`` and ``alias`` are ``None`` when the operator did not change them.
     """
 
     template_fields: Sequence[str] = ("model_name", "version", "alias")
@@ -365,12 +357,9 @@ class MLflowModelTransitionOperator(MLflowBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not model_name or version in (None, ""):
-            raise ValueError("MLflowModelTransitionOperator needs a model_name and a version")
+        set_required(self, model_name=model_name, version=str(version) if version is not None else None)
         if stage is None and not alias:
             raise ValueError("MLflowModelTransitionOperator needs a stage, an alias, or both")
-        self.model_name = model_name
-        self.version = str(version)
         self.stage = validate_stage(stage) if stage is not None else None
         self.alias = alias
         self.archive_existing_versions = archive_existing_versions
@@ -464,11 +453,9 @@ class MLflowLoadModelOperator(MLflowBaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not model_name:
-            raise ValueError("MLflowLoadModelOperator needs a model_name")
+        set_required(self, model_name=model_name)
         if bool(alias) == (version not in (None, "")):
             raise ValueError("give exactly one of alias or version")
-        self.model_name = model_name
         self.alias = alias
         self.version = None if version in (None, "") else str(version)
         self.require_signature = require_signature
@@ -478,61 +465,22 @@ class MLflowLoadModelOperator(MLflowBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Resolve the version, download and load the model, validate it, optionally predict."""
-        import mlflow.artifacts
-        import mlflow.pyfunc
-
-        name = self.model_name
-        if self.alias:
-            what = f"model '{name}' alias '{self.alias}'"
-            model_version = self.call(what, self.client.get_model_version_by_alias, name, self.alias)
-            model_uri = f"models:/{name}@{self.alias}"
-        else:
-            what = f"model '{name}' version {self.version}"
-            model_version = self.call(what, self.client.get_model_version, name, self.version)
-            model_uri = f"models:/{name}/{self.version}"
-        artifact_uri = self._artifact_location(model_version, what)
-        with tempfile.TemporaryDirectory(prefix="mlflow-model-") as tmp:
-            local = self.call(
-                what,
-                mlflow.artifacts.download_artifacts,
-                artifact_uri=artifact_uri,
-                dst_path=tmp,
-                tracking_uri=self.hook.settings.tracking_uri,
-            )
-            try:
-                model = mlflow.pyfunc.load_model(local)
-            except Exception as exc:
-                raise AirflowFailException(f"MLflow {what} cannot be loaded as pyfunc: {exc}") from None
-        signature = self._validate_signature(model, what)
+        with fail_task_on_permanent_error():
+            loaded = self.hook.load_registered_model(self.model_name, alias=self.alias, version=self.version)
+        signature = self._validate_signature(loaded.model, loaded.what)
         result: dict[str, Any] = {
-            "model_uri": model_uri,
-            "model_name": name,
-            "version": str(model_version.version),
-            "run_id": model_version.run_id,
-            "flavors": sorted(model.metadata.flavors),
+            "model_uri": loaded.model_uri,
+            "model_name": loaded.model_name,
+            "version": loaded.version,
+            "run_id": loaded.run_id,
+            "flavors": sorted(loaded.model.metadata.flavors),
             "signature": signature,
             "predictions": None,
         }
         if self.sample_input:
-            result["predictions"] = self._predict(model, what)
-        self.log.info("Loaded %s (version %s), signature %s", model_uri, result["version"], signature)
+            result["predictions"] = self._predict(loaded.model, loaded.what)
+        self.log.info("Loaded %s (version %s), signature %s", loaded.model_uri, loaded.version, signature)
         return result
-
-    def _artifact_location(self, model_version: Any, what: str) -> str:
-        """Return where the version's files are, never a ``models:/`` URI.
-
-        A ``models:/`` URI would be resolved through MLflow's process-wide default registry (a local
-        SQLite file when unset) instead of this connection, so it is resolved here with the client.
-        """
-        source = str(model_version.source)
-        if source.startswith("models:/"):
-            model_id = source.removeprefix("models:/").strip("/")
-            return self.call(what, self.client.get_logged_model, model_id).artifact_location
-        if source.startswith("runs:/"):
-            run_id, _, path = source.removeprefix("runs:/").partition("/")
-            run = self.call(what, self.client.get_run, run_id)
-            return f"{run.info.artifact_uri}/{path}".rstrip("/")
-        return source
 
     def _validate_signature(self, model: Any, what: str) -> dict[str, Any] | None:
         signature = model.metadata.signature

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.sdk import BaseSensorOperator, conf
-from airflow.sdk.exceptions import AirflowFailException
+from airflow_platform.conditions.data_quality import data_quality_check
+from airflow_platform.hooks.great_expectations import (
+    SERVICE,
+    DataQualityChecks,
+    DataQualityClient,
+    DataSource,
+)
+from airflow_platform.polling.checks import Check
+from airflow_platform.polling.sensor import PlatformDeferrableSensor
+from airflow_platform.triggers.data_quality import DataQualityTrigger
 
-from airflow_platform.hooks.great_expectations import DataNotAvailableError, DataQualityChecks, DataSource
-from airflow_platform.triggers.data_quality import DataQualityTrigger, run_checks
 
-if TYPE_CHECKING:
-    from airflow.sdk import Context
-
-
-class DataQualitySensor(BaseSensorOperator):
+class DataQualitySensor(PlatformDeferrableSensor):
     """Wait until data passes checks: a minimum row count, a maximum null share per column, required columns.
 
     The data is a CSV/Parquet ``data_path`` (local or ``s3://``) or a ``table`` read through
@@ -34,10 +35,12 @@ class DataQualitySensor(BaseSensorOperator):
         min_rows: The least number of rows.
         max_null_share: Per column, the highest allowed share of nulls (0.0-1.0).
         required_columns: Columns that must exist.
-        deferrable: Wait in the triggerer for remote data.
+        **kwargs: See :class:`~airflow_platform.polling.sensor.PlatformDeferrableSensor` (``deferrable``:
+            wait in the triggerer for remote data).
     """
 
     template_fields: Sequence[str] = ("data_path", "table", "min_rows")
+    service = SERVICE
 
     def __init__(
         self,
@@ -50,7 +53,6 @@ class DataQualitySensor(BaseSensorOperator):
         min_rows: int | str | None = None,
         max_null_share: dict[str, float] | None = None,
         required_columns: Sequence[str] = (),
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -62,7 +64,6 @@ class DataQualitySensor(BaseSensorOperator):
         self.min_rows = min_rows
         self.max_null_share = dict(max_null_share or {})
         self.required_columns = tuple(required_columns)
-        self.deferrable = deferrable
         # Validate now (DAG parse time) with placeholder values for templated fields.
         self._source(placeholder=True)
         self._checks(placeholder=True)
@@ -87,47 +88,26 @@ class DataQualitySensor(BaseSensorOperator):
             min_rows=min_rows, max_null_share=self.max_null_share, required_columns=self.required_columns
         )
 
-    def poke(self, context: Context) -> bool:
-        """Run the checks once; ``True`` when they pass."""
-        source = self._source()
-        try:
-            outcome = run_checks(source, self._checks())
-        except AirflowFailException:
-            raise
-        except DataNotAvailableError as err:
-            self.log.info("%s", err)
-            return False
-        except Exception as err:
-            if not source.is_remote:
-                raise
-            self.log.warning(
-                "Data-quality check of %s hit %s; will retry", source.describe(), type(err).__name__
-            )
-            return False
-        if not outcome.passed:
-            self.log.info("Checks not met on %s: %s", source.describe(), ", ".join(outcome.failed))
-        return outcome.passed
-
-    def execute(self, context: Context) -> Any:
-        """Poke once; if not yet, defer (remote data) or keep poking (local files)."""
-        source = self._source()
-        if not (self.deferrable and source.is_remote):
-            return super().execute(context)
-        if self.poke(context):
-            return None
-        self.defer(
-            trigger=DataQualityTrigger(
-                source=source.to_dict(),
-                checks=self._checks().to_dict(),
-                poll_interval=float(self.poke_interval),
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout),
+    def build_trigger(self) -> DataQualityTrigger:
+        """Return the data-quality trigger (with rendered arguments)."""
+        return DataQualityTrigger(
+            source=self._source().to_dict(),
+            checks=self._checks().to_dict(),
+            poll_interval=float(self.poke_interval),
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
-        """Resume after the trigger fired; fail at once on a permanent error."""
-        if not event or event.get("status") != "success":
-            message = (event or {}).get("message") or "No event received from the data-quality trigger"
-            raise AirflowFailException(message)
-        self.log.info("Data-quality checks passed: %s", event.get("statistics"))
+    def check(self) -> Check:
+        """The data-quality check of the rendered source and checks."""
+        return data_quality_check(self._source(), self._checks())
+
+    def sync_client(self) -> DataQualityClient:
+        """Return the blocking data-quality client for one poke."""
+        return DataQualityClient()
+
+    def should_defer(self) -> bool:
+        """Defer only for remote data: the triggerer may not see this worker's disk."""
+        return self.deferrable and self._source().is_remote
+
+    def xcom_value(self, details: dict[str, Any]) -> None:
+        """Nothing: the sensor only gates."""
+        return None

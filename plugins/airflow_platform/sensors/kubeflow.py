@@ -3,77 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.sdk import BaseSensorOperator, conf
-
-from airflow_platform.hooks.kubeflow import KubeflowPipelinesHook, KubeflowTransientError
-from airflow_platform.operators.kubeflow import check_terminal_run, complete_from_event
+from airflow_platform.hooks.kubeflow import SERVICE, KubeflowPipelinesHook
+from airflow_platform.polling.sensor import PlatformDeferrableSensor
 from airflow_platform.triggers.kubeflow import KubeflowRunTrigger
+from airflow_platform.utils.arguments import set_required
+from airflow_platform.utils.http import RestClient
 
-if TYPE_CHECKING:
-    from airflow.sdk import Context
 
-
-class KubeflowPipelineRunSensor(BaseSensorOperator):
+class KubeflowPipelineRunSensor(PlatformDeferrableSensor):
     """Wait until a KFP run SUCCEEDED; a run that ends FAILED, CANCELED or SKIPPED fails the task at once.
 
     Transient API errors (connection refused, timeouts, 5xx) count as "not yet" and are retried until
-    the sensor's ``timeout``; an unknown run or rejected credentials fail fast.
+    the sensor's ``timeout``; an unknown run or rejected credentials fail fast. Returns the run id.
 
     Args:
         run_id: The KFP run id (templated; e.g. the XCom of :class:`KubeflowPipelineOperator`).
         kubeflow_conn_id: The Airflow connection of the KFP API.
-        deferrable: Wait in the triggerer (default ``[operators] default_deferrable``).
+        **kwargs: See :class:`~airflow_platform.polling.sensor.PlatformDeferrableSensor`.
     """
 
     template_fields: Sequence[str] = ("run_id",)
+    service = SERVICE
 
     def __init__(
-        self,
-        *,
-        run_id: str,
-        kubeflow_conn_id: str = KubeflowPipelinesHook.default_conn_name,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        **kwargs: Any,
+        self, *, run_id: str, kubeflow_conn_id: str = KubeflowPipelinesHook.default_conn_name, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        if not run_id:
-            raise ValueError("run_id must not be empty")
-        self.run_id = run_id
-        self.kubeflow_conn_id = kubeflow_conn_id
-        self.deferrable = deferrable
+        set_required(self, run_id=run_id, kubeflow_conn_id=kubeflow_conn_id)
 
-    def poke(self, context: Context) -> bool:
-        """Return whether the run SUCCEEDED; fail at once when it ended otherwise."""
-        hook = KubeflowPipelinesHook(self.kubeflow_conn_id)
-        try:
-            run = hook.get_run(self.run_id)
-        except KubeflowTransientError as err:
-            self.log.warning("%s", err)
-            return False
-        finally:
-            hook.close()
-        return check_terminal_run(run)
-
-    def execute(self, context: Context) -> Any:
-        """Wait for the run (deferring to the triggerer when ``deferrable``); return the run id."""
-        if not self.deferrable:
-            super().execute(context)
-            return self.run_id
-        if self.poke(context):
-            return self.run_id
-        self.defer(
-            trigger=KubeflowRunTrigger(
-                run_id=self.run_id,
-                kubeflow_conn_id=self.kubeflow_conn_id,
-                poll_interval=float(self.poke_interval),
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout),
+    def build_trigger(self) -> KubeflowRunTrigger:
+        """Return the run trigger."""
+        return KubeflowRunTrigger(
+            run_id=self.run_id,
+            kubeflow_conn_id=self.kubeflow_conn_id,
+            poll_interval=float(self.poke_interval),
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
-        """Resume after the trigger fired: return the run id or fail at once."""
-        return complete_from_event(event)
+    def sync_client(self) -> RestClient:
+        """Return the blocking REST client of the KFP API for one poke."""
+        return KubeflowPipelinesHook(self.kubeflow_conn_id).get_conn()
+
+    def xcom_value(self, details: dict[str, Any]) -> str:
+        """The run id."""
+        return self.run_id

@@ -1,8 +1,8 @@
 """Sensors that wait on MLflow: a run's end, a model version's stage or alias, an experiment's best metric.
 
-Every sensor is deferrable (``deferrable=`` defaults to ``[operators] default_deferrable``): deferred, it
-hands a trigger from :mod:`airflow_platform.triggers.mlflow` to the triggerer and frees its worker slot;
-not deferred, it pokes in ``poke`` or ``reschedule`` mode. Both paths run the same check, so they agree.
+They are :class:`~airflow_platform.polling.sensor.PlatformDeferrableSensor` s: deferred, they hand a
+trigger from :mod:`airflow_platform.triggers.mlflow` to the triggerer; not deferred, they poke in
+``poke`` or ``reschedule`` mode. Both paths run the same check of :mod:`airflow_platform.conditions.mlflow`.
 
 Errors: a permanent one (unknown run, model, version, alias or experiment; a run that ended FAILED or
 KILLED) raises ``AirflowFailException`` at once. A transient one (server down, timeout, 5xx) only logs a
@@ -12,61 +12,64 @@ warning: the poke loop (or the trigger, with backoff) tries again until the sens
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
+from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_platform.hooks.mlflow import MLflowHook, MLflowPermanentError, MLflowTransientError
+from airflow_platform.conditions.mlflow import validate_comparison, validate_stage
+from airflow_platform.hooks.mlflow import SERVICE, MLflowHook
+from airflow_platform.polling.sensor import PlatformDeferrableSensor
 from airflow_platform.triggers.mlflow import (
     MLflowModelAliasTrigger,
     MLflowModelStageTrigger,
     MLflowPollingTrigger,
     MLflowRunCompleteTrigger,
     ModelPerformanceTrigger,
-    validate_comparison,
-    validate_stage,
 )
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
+from airflow_platform.utils.arguments import set_required
+from airflow_platform.utils.http import RestClient
 
 
 def _is_template(value: object) -> bool:
     return isinstance(value, str) and "{{" in value
 
 
-class MLflowBaseSensor(BaseSensorOperator):
-    """Shared wiring of the MLflow sensors: deferral, poke through the REST API, error handling.
+class MLflowBaseSensor(PlatformDeferrableSensor):
+    """Shared wiring of the MLflow sensors: the connection, the trigger settings and the REST client.
 
     Args:
         mlflow_conn_id: The MLflow connection id.
-        deferrable: Wait in the triggerer instead of a worker slot.
         backoff_initial: In deferrable mode, the first wait after a transient error (doubled per failure).
         backoff_max: Upper bound of that wait.
+        **kwargs: See :class:`~airflow_platform.polling.sensor.PlatformDeferrableSensor`.
     """
 
     ui_color = "#d5e8f7"
+    service = SERVICE
+    #: The trigger class; the sensor has an attribute for each of its ``check_fields``.
+    trigger_class: ClassVar[type[MLflowPollingTrigger]]
 
     def __init__(
         self,
         *,
         mlflow_conn_id: str = MLflowHook.default_conn_name,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.mlflow_conn_id = mlflow_conn_id
-        self.deferrable = deferrable
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
 
     def build_trigger(self) -> MLflowPollingTrigger:
         """Return the trigger that waits for this sensor's condition (with rendered arguments)."""
-        raise NotImplementedError
+        fields = {name: getattr(self, name) for name in self.trigger_class.check_fields}
+        return self.trigger_class(**fields, **self._trigger_kwargs())
+
+    def sync_client(self) -> RestClient:
+        """Return the REST client of the connection's tracking server for one poke."""
+        return MLflowHook(self.mlflow_conn_id).rest_client()
 
     def _trigger_kwargs(self) -> dict[str, Any]:
         return {
@@ -75,43 +78,6 @@ class MLflowBaseSensor(BaseSensorOperator):
             "backoff_initial": self.backoff_initial,
             "backoff_max": self.backoff_max,
         }
-
-    def execute(self, context: Context) -> Any:
-        """Defer to the triggerer, or poke in this worker when not deferrable."""
-        if not self.deferrable:
-            return super().execute(context)
-        self.defer(
-            trigger=self.build_trigger(),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout),
-        )
-        return None
-
-    def poke(self, context: Context) -> bool | PokeReturnValue:
-        """Run the check once; transient errors count as "not yet"."""
-        hook = MLflowHook(self.mlflow_conn_id)
-        try:
-            with hook.rest_client() as client:
-                outcome = client.run(self.build_trigger().check())
-        except (MLflowPermanentError, AirflowNotFoundException) as exc:
-            raise AirflowFailException(str(exc)) from None
-        except MLflowTransientError as exc:
-            self.log.warning("Transient MLflow error, will poke again: %s", exc)
-            return False
-        if outcome is None:
-            return False
-        if outcome.status != "success":
-            raise AirflowFailException(outcome.message)
-        self.log.info("%s", outcome.message)
-        return PokeReturnValue(is_done=True, xcom_value=outcome.details)
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Resume after the trigger fired: return its details, or fail with its message."""
-        if not event or event.get("status") != "success":
-            message = (event or {}).get("message", "the MLflow trigger ended without an event")
-            raise AirflowFailException(message)
-        self.log.info("%s", event.get("message", ""))
-        return event.get("details", {})
 
 
 class MLflowRunCompleteSensor(MLflowBaseSensor):
@@ -123,16 +89,11 @@ class MLflowRunCompleteSensor(MLflowBaseSensor):
     """
 
     template_fields: Sequence[str] = ("run_id",)
+    trigger_class = MLflowRunCompleteTrigger
 
     def __init__(self, *, run_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if not run_id:
-            raise ValueError("MLflowRunCompleteSensor needs a run_id")
-        self.run_id = run_id
-
-    def build_trigger(self) -> MLflowRunCompleteTrigger:
-        """Return the run-complete trigger."""
-        return MLflowRunCompleteTrigger(run_id=self.run_id, **self._trigger_kwargs())
+        set_required(self, run_id=run_id)
 
 
 class MLflowModelStageSensor(MLflowBaseSensor):
@@ -146,22 +107,14 @@ class MLflowModelStageSensor(MLflowBaseSensor):
     """
 
     template_fields: Sequence[str] = ("model_name", "version")
+    trigger_class = MLflowModelStageTrigger
 
     def __init__(
         self, *, model_name: str, stage: str, version: str | int | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        if not model_name:
-            raise ValueError("MLflowModelStageSensor needs a model_name")
-        self.model_name = model_name
-        self.stage = validate_stage(stage)
+        set_required(self, model_name=model_name, stage=validate_stage(stage))
         self.version = None if version is None else str(version)
-
-    def build_trigger(self) -> MLflowModelStageTrigger:
-        """Return the stage trigger."""
-        return MLflowModelStageTrigger(
-            model_name=self.model_name, stage=self.stage, version=self.version, **self._trigger_kwargs()
-        )
 
 
 class MLflowModelAliasSensor(MLflowBaseSensor):
@@ -175,22 +128,14 @@ class MLflowModelAliasSensor(MLflowBaseSensor):
     """
 
     template_fields: Sequence[str] = ("model_name", "alias", "version")
+    trigger_class = MLflowModelAliasTrigger
 
     def __init__(
         self, *, model_name: str, alias: str, version: str | int | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        if not model_name or not alias:
-            raise ValueError("MLflowModelAliasSensor needs a model_name and an alias")
-        self.model_name = model_name
-        self.alias = alias
+        set_required(self, model_name=model_name, alias=alias)
         self.version = None if version is None else str(version)
-
-    def build_trigger(self) -> MLflowModelAliasTrigger:
-        """Return the alias trigger."""
-        return MLflowModelAliasTrigger(
-            model_name=self.model_name, alias=self.alias, version=self.version, **self._trigger_kwargs()
-        )
 
 
 class ModelPerformanceSensor(MLflowBaseSensor):
@@ -206,6 +151,7 @@ class ModelPerformanceSensor(MLflowBaseSensor):
     """
 
     template_fields: Sequence[str] = ("experiment_name", "threshold")
+    trigger_class = ModelPerformanceTrigger
 
     def __init__(
         self,
@@ -218,30 +164,20 @@ class ModelPerformanceSensor(MLflowBaseSensor):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if not experiment_name or not metric:
-            raise ValueError("ModelPerformanceSensor needs an experiment_name and a metric")
+        set_required(self, experiment_name=experiment_name, metric=metric)
         if not _is_template(threshold):
             try:
                 float(threshold)
             except (TypeError, ValueError):
                 raise ValueError(f"threshold must be a number, got {threshold!r}") from None
-        self.experiment_name = experiment_name
-        self.metric = metric
         self.threshold = threshold
         self.comparison = validate_comparison(comparison)
         self.only_finished_runs = only_finished_runs
 
-    def build_trigger(self) -> ModelPerformanceTrigger:
+    def build_trigger(self) -> MLflowPollingTrigger:
         """Return the performance trigger (the rendered threshold must be a number)."""
         try:
-            threshold = float(self.threshold)
+            float(self.threshold)
         except (TypeError, ValueError):
             raise AirflowFailException(f"threshold must be a number, got {self.threshold!r}") from None
-        return ModelPerformanceTrigger(
-            experiment_name=self.experiment_name,
-            metric=self.metric,
-            threshold=threshold,
-            comparison=self.comparison,
-            only_finished_runs=self.only_finished_runs,
-            **self._trigger_kwargs(),
-        )
+        return super().build_trigger()

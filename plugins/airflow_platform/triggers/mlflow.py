@@ -1,180 +1,35 @@
-"""Triggers that wait on MLflow in the triggerer, and the checks they share with the sensors' ``poke``.
+"""Triggers that wait on MLflow in the triggerer: a run's end, a model's stage or alias, a metric.
 
-A *check* is a small sans-IO generator: it yields the REST calls it needs (:class:`ApiCall`), receives
-each JSON answer and returns an :class:`Outcome` (done: success or failure) or ``None`` (not yet). The
-triggers drive checks with the asynchronous REST client, the sensors' ``poke`` with the blocking one,
-so both modes decide in exactly the same way.
-
-The trigger loop retries transient errors (server down, timeouts, 5xx) with exponential backoff for as
-long as the task's deferral timeout allows, and fires a ``status: error`` event on a permanent error
-(unknown run, model, version, experiment) so the sensor fails at once. Trigger kwargs hold only the
-connection id, never the credential, which the triggerer reads from the connection itself.
+All MLflow triggers against one tracking server (and credential) in a triggerer share one poller,
+which asks once per interval for all of them: one ``runs/search`` by run ids for the run triggers, one
+``model-versions/search`` by model names for the stage triggers (see
+:mod:`airflow_platform.hooks.mlflow_batches`). The checks are those of
+:mod:`airflow_platform.conditions.mlflow`, which the sensors' ``poke`` runs too. Trigger kwargs hold
+only the connection id, never the credential, which the triggerer reads from the connection itself.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any
 
-from airflow.sdk.exceptions import AirflowNotFoundException
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
-from airflow_platform.hooks.mlflow import (
-    ApiCall,
-    Check,
-    MLflowAsyncRestClient,
-    MLflowHook,
-    MLflowPermanentError,
-    MLflowTransientError,
+from airflow_platform.conditions.mlflow import (
+    model_alias_check,
+    model_performance_check,
+    model_stage_check,
+    run_complete_check,
+    validate_comparison,
+    validate_stage,
 )
-from airflow_platform.utils.backoff import Backoff
-
-RUN_SUCCESS_STATES = frozenset({"FINISHED"})
-RUN_FAILURE_STATES = frozenset({"FAILED", "KILLED"})
-MODEL_STAGES = ("None", "Staging", "Production", "Archived")
-# Spread the polls of triggers deferred at the same moment, so that they do not hit the server in bursts.
-POLL_JITTER = 0.1
-COMPARISONS: dict[str, str] = {">": "DESC", ">=": "DESC", "<": "ASC", "<=": "ASC"}
+from airflow_platform.hooks.mlflow import SERVICE, MLflowHook
+from airflow_platform.hooks.mlflow_batches import mlflow_batchers
+from airflow_platform.polling.checks import Check
+from airflow_platform.polling.poller import SharedPoller
+from airflow_platform.polling.trigger import PlatformPollingTrigger
+from airflow_platform.utils.backoff import BackoffPolicy
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """The end of a wait: ``success`` (with details for XCom) or ``failed`` (with the reason)."""
-
-    status: Literal["success", "failed"]
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def payload(self) -> dict[str, Any]:
-        """Return the JSON-serialisable trigger event payload."""
-        return {"status": self.status, "message": self.message, "details": self.details}
-
-
-def validate_stage(stage: str) -> str:
-    """Return the registry's spelling of ``stage`` or raise ``ValueError``."""
-    for known in MODEL_STAGES:
-        if known.lower() == str(stage).lower():
-            return known
-    raise ValueError(f"unknown model stage {stage!r}; expected one of {', '.join(MODEL_STAGES)}")
-
-
-def validate_comparison(comparison: str) -> str:
-    """Return ``comparison`` if it is one of ``>``, ``>=``, ``<``, ``<=``, else raise ``ValueError``."""
-    if comparison not in COMPARISONS:
-        raise ValueError(f"unknown comparison {comparison!r}; expected one of {', '.join(COMPARISONS)}")
-    return comparison
-
-
-def run_complete_check(run_id: str) -> Check:
-    """Finish when the run is FINISHED (success) or FAILED/KILLED (failure)."""
-    body = yield ApiCall("GET", "runs/get", f"run '{run_id}'", params={"run_id": run_id})
-    info = body["run"]["info"]
-    status = info["status"]
-    details = {"run_id": run_id, "run_status": status, "experiment_id": info.get("experiment_id")}
-    if status in RUN_SUCCESS_STATES:
-        return Outcome("success", f"MLflow run '{run_id}' finished", details)
-    if status in RUN_FAILURE_STATES:
-        return Outcome("failed", f"MLflow run '{run_id}' ended {status}", details)
-    return None
-
-
-def _registered_model_call(model_name: str) -> ApiCall:
-    return ApiCall(
-        "GET", "registered-models/get", f"registered model '{model_name}'", params={"name": model_name}
-    )
-
-
-def model_stage_check(model_name: str, stage: str, version: str | None = None) -> Check:
-    """Finish when ``version`` (or, without one, any version) of the model is in ``stage``."""
-    if version is not None:
-        body = yield ApiCall(
-            "GET",
-            "model-versions/get",
-            f"model '{model_name}' version {version}",
-            params={"name": model_name, "version": str(version)},
-        )
-        versions = [body["model_version"]]
-    else:
-        yield _registered_model_call(model_name)
-        body = yield ApiCall(
-            "GET",
-            "model-versions/search",
-            f"versions of model '{model_name}'",
-            params={"filter": f"name='{model_name}'", "max_results": 1000},
-        )
-        versions = body.get("model_versions", [])
-    in_stage = [v for v in versions if v.get("current_stage", "None").lower() == stage.lower()]
-    if not in_stage:
-        return None
-    found = max(in_stage, key=lambda v: int(v["version"]))
-    details = {"model_name": model_name, "version": str(found["version"]), "stage": found["current_stage"]}
-    return Outcome("success", f"model '{model_name}' version {found['version']} is in stage {stage}", details)
-
-
-def model_alias_check(model_name: str, alias: str, version: str | None = None) -> Check:
-    """Finish when the model has ``alias`` (pointing at ``version``, if given)."""
-    body = yield _registered_model_call(model_name)
-    aliases = {a["alias"]: str(a["version"]) for a in body["registered_model"].get("aliases", [])}
-    current = aliases.get(alias)
-    if current is None or (version is not None and current != str(version)):
-        return None
-    details = {"model_name": model_name, "alias": alias, "version": current}
-    return Outcome("success", f"model '{model_name}' alias '{alias}' points at version {current}", details)
-
-
-def model_performance_check(
-    experiment_name: str,
-    metric: str,
-    threshold: float,
-    comparison: str = ">=",
-    only_finished_runs: bool = True,
-) -> Check:
-    """Finish when the best run of the experiment has ``metric`` ``comparison`` ``threshold``."""
-    body = yield ApiCall(
-        "GET",
-        "experiments/get-by-name",
-        f"experiment '{experiment_name}'",
-        params={"experiment_name": experiment_name},
-    )
-    experiment_id = body["experiment"]["experiment_id"]
-    clauses = [f"metrics.`{metric}` {comparison} {float(threshold)!r}"]
-    if only_finished_runs:
-        clauses.append("attributes.status = 'FINISHED'")
-    body = yield ApiCall(
-        "POST",
-        "runs/search",
-        f"runs of experiment '{experiment_name}'",
-        body={
-            "experiment_ids": [experiment_id],
-            "filter": " and ".join(clauses),
-            "order_by": [f"metrics.`{metric}` {COMPARISONS[comparison]}"],
-            "max_results": 1,
-        },
-    )
-    runs = body.get("runs", [])
-    if not runs:
-        return None
-    best = runs[0]
-    value = next(m["value"] for m in best["data"]["metrics"] if m["key"] == metric)
-    details = {
-        "experiment_id": experiment_id,
-        "run_id": best["info"]["run_id"],
-        "metric": metric,
-        "value": value,
-        "threshold": float(threshold),
-        "comparison": comparison,
-    }
-    message = (
-        f"best run {best['info']['run_id']} of '{experiment_name}': {metric}={value} {comparison} {threshold}"
-    )
-    return Outcome("success", message, details)
-
-
-class MLflowPollingTrigger(BaseTrigger):
-    """Base of the MLflow triggers: polls a check until it finishes, retrying transient errors.
+class MLflowPollingTrigger(PlatformPollingTrigger):
+    """Base of the MLflow triggers: the connection, the backoff settings and the shared MLflow poller.
 
     Args:
         mlflow_conn_id: The MLflow connection id (read in the triggerer; never serialised with a secret).
@@ -183,7 +38,8 @@ class MLflowPollingTrigger(BaseTrigger):
         backoff_max: Upper bound of that wait.
     """
 
-    check_fields: ClassVar[tuple[str, ...]] = ()
+    service = SERVICE
+    settings_fields = ("mlflow_conn_id", "poll_interval", "backoff_initial", "backoff_max")
 
     def __init__(
         self,
@@ -193,58 +49,24 @@ class MLflowPollingTrigger(BaseTrigger):
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
     ) -> None:
-        super().__init__()
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be positive, got {poll_interval}")
+        super().__init__(poll_interval=float(poll_interval))
         self.mlflow_conn_id = mlflow_conn_id
-        self.poll_interval = float(poll_interval)
-        self.backoff = Backoff(initial=backoff_initial, maximum=max(backoff_initial, backoff_max))
+        self.backoff_initial = backoff_initial
+        self.backoff_max = max(backoff_initial, backoff_max)
+        self.backoff()  # validates the settings
 
-    def check(self) -> Check:
-        """Return a fresh check generator for one poll."""
-        raise NotImplementedError
+    def backoff(self) -> BackoffPolicy:
+        """The waits after consecutive transient errors, from ``backoff_initial`` to ``backoff_max``."""
+        return BackoffPolicy(initial=self.backoff_initial, maximum=self.backoff_max)
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        """Return the classpath and the kwargs that rebuild this trigger in the triggerer."""
-        kwargs = {name: getattr(self, name) for name in self.check_fields}
-        kwargs.update(
-            mlflow_conn_id=self.mlflow_conn_id,
-            poll_interval=self.poll_interval,
-            backoff_initial=self.backoff.initial,
-            backoff_max=self.backoff.maximum,
+    async def poller(self) -> SharedPoller:
+        """The poller of this connection's tracking server and credential."""
+        endpoint = await MLflowHook.aget_endpoint(self.mlflow_conn_id)
+        return SharedPoller.shared(
+            ("mlflow", endpoint.fingerprint),
+            lambda: MLflowHook.async_rest_client(endpoint),
+            mlflow_batchers,
         )
-        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until the check finishes; yield exactly one event."""
-        try:
-            settings = await MLflowHook.aget_settings(self.mlflow_conn_id)
-        except (AirflowNotFoundException, MLflowPermanentError) as exc:
-            yield TriggerEvent({"status": "error", "message": f"MLflow connection: {exc}", "details": {}})
-            return
-        async with MLflowAsyncRestClient(settings) as client:
-            event = await self._poll(client)
-        yield event
-
-    async def _poll(self, client: MLflowAsyncRestClient) -> TriggerEvent:
-        failures = 0
-        while True:
-            try:
-                outcome = await client.run(self.check())
-            except MLflowPermanentError as exc:
-                return TriggerEvent({"status": "error", "message": str(exc), "details": {}})
-            except MLflowTransientError as exc:
-                failures += 1
-                delay = self.backoff.delay(failures)
-                self.log.warning(
-                    "Transient MLflow error (attempt %d), retrying in %.1fs: %s", failures, delay, exc
-                )
-                await asyncio.sleep(delay)
-                continue
-            if outcome is not None:
-                return TriggerEvent(outcome.payload())
-            failures = 0
-            await asyncio.sleep(self.poll_interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER))  # noqa: S311
 
 
 class MLflowRunCompleteTrigger(MLflowPollingTrigger):

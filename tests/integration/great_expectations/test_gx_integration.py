@@ -237,7 +237,7 @@ def test_deferrable_sensor_on_postgres_table(pg_conn):
     )
     event = run_trigger(relaxed)
     assert event["status"] == "success"
-    assert event["statistics"]["evaluated_expectations"] == 2
+    assert event["details"]["statistics"]["evaluated_expectations"] == 2
     sensor.execute_complete({}, event)
     missing = DataQualityTrigger(
         source=trigger.source, checks={"min_rows": 1, "required_columns": ["loyalty_tier"]}, poll_interval=0.1
@@ -268,4 +268,4 @@ def test_trigger_waits_for_an_s3_object_to_land(s3, aws_conn):
     finally:
         timer.cancel()
     assert event["status"] == "success"
-    assert event["statistics"]["successful_expectations"] == 1
+    assert event["details"]["statistics"]["successful_expectations"] == 1

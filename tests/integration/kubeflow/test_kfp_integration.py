@@ -146,7 +146,7 @@ def test_deferred_wait_ends_on_canceled_without_polling_to_timeout(kfp, conn, pi
     started = time.monotonic()
     event = run_trigger(deferred.value.trigger)
     assert time.monotonic() - started < 2.0
-    assert (event["status"], event["state"]) == ("failed", "CANCELED")
+    assert (event["status"], event["details"]["state"]) == ("failed", "CANCELED")
     with pytest.raises(AirflowFailException, match="CANCELED"):
         operator.execute_complete(CONTEXT, event)
 

@@ -106,7 +106,7 @@ def test_alias_sensor_fires_when_the_alias_is_set_mid_wait(client, registered_mo
     assert poke.execute(context={})["version"] == version
 
 
-def test_alias_sensor_on_unknown_model_fails_fast():
+def test_alias_sensor_on_unknown_model_fails_fast(mlflow_conn):
     trigger = MLflowModelAliasTrigger(model_name="no-such-model-abc", alias="champion", poll_interval=0.3)
     event = asyncio.run(asyncio.wait_for(first_event(trigger), 20))
     assert event.payload["status"] == "error"
@@ -181,7 +181,7 @@ def test_performance_sensor_compares_the_best_run_with_the_threshold(client, uni
     assert result["value"] == 0.95 and result["comparison"] == ">"
 
 
-def test_performance_sensor_on_unknown_experiment_fails_fast():
+def test_performance_sensor_on_unknown_experiment_fails_fast(mlflow_conn):
     sensor = ModelPerformanceSensor(
         task_id="gate",
         experiment_name="no-such-experiment-q",

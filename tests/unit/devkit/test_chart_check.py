@@ -53,7 +53,7 @@ def test_clean_input_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[st
     path.write_text(_text(SERVICE, CONFIG_MAP))
     assert cli.main([str(path)]) == 0
     assert capsys.readouterr().out == (
-        "chart-check: 2 objects and 1 embedded pod manifests against Kubernetes 1.33 (strict): no problems\n"
+        "chart-check: 2 objects and 1 embedded pod manifest against Kubernetes 1.33 (strict): no problems\n"
     )
 
 

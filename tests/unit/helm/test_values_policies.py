@@ -175,7 +175,7 @@ def test_no_helm_hook_for_a_deploy_that_waits(environment: str) -> None:
     for job in ("migrateDatabaseJob", "createUserJob"):
         assert values[job]["useHelmHooks"] is False, job
         assert values[job]["applyCustomEnv"] is False, job
-    for name, config_map in values["extraConfigMaps"].items():
+    for name, config_map in values.get("extraConfigMaps", {}).items():
         assert config_map["useHelmHooks"] is False, f"extraConfigMaps.{name} would be a pre-install hook"
 
 
@@ -316,20 +316,7 @@ def test_prod_ingress_has_tls() -> None:
     assert all(host["tls"]["enabled"] and host["tls"]["secretName"] for host in ingress["hosts"])
 
 
-# -- KubernetesExecutor GPU override and the settings step ---------------------------------------
-
-
-def test_gpu_training_pod_override() -> None:
-    config_map = merged("prod")["extraConfigMaps"]["airflow-pod-overrides"]
-    pod = yaml.safe_load(yaml.safe_load(config_map["data"])["gpu_training.yaml"])
-    assert pod["kind"] == "Pod"
-    (container,) = pod["spec"]["containers"]
-    assert container["name"] == "base"  # KubernetesExecutor merges overrides into the "base" container
-    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["spec"][
-        "tolerations"
-    ]
-    assert "gpu_pool" in PLATFORM.pools
+# -- the settings step -------------------------------------------------------------------------
 
 
 def test_settings_job_migrates_then_applies_the_platform_settings() -> None:

@@ -105,7 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     pods = len(embedded_pods(objects))
     where = f" ({args.env})" if args.env else ""
     print(
-        f"chart-check{where}: {len(objects)} objects and {pods} embedded pod manifests against "
+        f"chart-check{where}: {len(objects)} objects and {pods} embedded pod "
+        f"manifest{'s' if pods != 1 else ''} against "
         f"{', '.join(checks)}: "
         f"{len(lines) or 'no'} problem{'s' if len(lines) != 1 else ''}"
     )

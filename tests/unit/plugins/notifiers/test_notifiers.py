@@ -1,4 +1,4 @@
-"""Unit tests of the notifier factories: defaults, message template, deadline callbacks, registration."""
+"""Unit tests of the notifiers: defaults, message template, deadline callbacks."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from airflow_platform.notifiers.email import SMTP_CONN_ID
 from airflow_platform.notifiers.pagerduty import PAGERDUTY_CONN_ID
 from airflow_platform.notifiers.slack import SLACK_CONN_ID
 from airflow_platform.platform_settings import load_platform_settings
-from airflow_platform.provider_info import get_provider_info
 
 LOG_URL = "http://airflow.example/dags/etl/runs/manual__1/tasks/load?try_number=1"
 
@@ -124,28 +123,7 @@ def test_deadline_callback_rejects_unknown_factories_and_misplaced_executor():
         deadline_callback(slack_notifier, executor="CeleryExecutor")
 
 
-def test_provider_info_lists_the_package():
-    info = get_provider_info()
-    assert info["package-name"] == "airflow-platform"
-    assert "airflow_platform.notifiers.slack.PlatformSlackNotifier" in info["notifications"]
-    modules = {m for entry in info["triggers"] for m in entry["python-modules"]}
-    assert {"airflow_platform.triggers.kubeflow", "airflow_platform.triggers.data_quality"} <= modules
-
-
-def test_provider_info_matches_airflow_schema():
-    import json
-    from importlib import resources
-
-    import jsonschema
-
-    schema = json.loads(resources.files("airflow").joinpath("provider_info.schema.json").read_text())
-    jsonschema.validate(get_provider_info(), schema)
-
-
-def test_plugin_is_an_airflow_plugin():
-    from airflow.plugins_manager import AirflowPlugin
-
-    from airflow_platform.plugin import AirflowPlatformPlugin
-
-    assert issubclass(AirflowPlatformPlugin, AirflowPlugin)
-    assert AirflowPlatformPlugin.name == "airflow_platform"
+def test_notifier_functions_are_their_classes():
+    assert slack_notifier is PlatformSlackNotifier
+    assert pagerduty_notifier is PlatformPagerdutyNotifier
+    assert email_notifier is PlatformEmailNotifier

@@ -10,8 +10,9 @@ import secrets
 import pytest
 import requests
 
+from airflow_platform.exceptions import PlatformPermanentError
 from airflow_platform.hooks import mlflow as mlflow_hook
-from airflow_platform.hooks.mlflow import MLflowConnectionSettings, MLflowHook, MLflowPermanentError
+from airflow_platform.hooks.mlflow import MLflowConnectionSettings, MLflowHook
 
 
 def settings_for(monkeypatch, conn_id: str, conn: dict | str) -> MLflowConnectionSettings:
@@ -34,7 +35,7 @@ def test_tracking_uri_comes_from_the_connection(monkeypatch, conn, uri):
 
 
 def test_connection_without_host_is_a_permanent_error(monkeypatch):
-    with pytest.raises(MLflowPermanentError, match="no host"):
+    with pytest.raises(PlatformPermanentError, match="no host"):
         settings_for(monkeypatch, "mlflow_t", {"conn_type": "http"})
 
 

@@ -1,4 +1,4 @@
-"""MLflow sensors: they defer with the right trigger, resume from its events, validate arguments."""
+"""MLflow sensors: they poke once, defer with their trigger, resume from its events, validate arguments."""
 
 from __future__ import annotations
 
@@ -50,8 +50,9 @@ IDS = ["run", "stage", "alias", "performance"]
 
 
 @pytest.mark.parametrize(("make", "trigger_cls", "expected"), CASES, ids=IDS)
-def test_deferrable_sensor_defers_with_its_trigger(make, trigger_cls, expected):
+def test_deferrable_sensor_defers_with_its_trigger(monkeypatch, make, trigger_cls, expected):
     sensor = make(deferrable=True, poke_interval=7, timeout=600, mlflow_conn_id="mlflow_x")
+    monkeypatch.setattr(sensor, "poke", lambda context: False)  # the first poke finds the wait not over
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute(context={})
     trigger = deferred.value.trigger

@@ -1,4 +1,4 @@
-"""MLflow triggers: serialize() round-trips, argument validation, checks, and the loop's error handling."""
+"""MLflow triggers: serialize() round-trips, argument validation, and the wait's error handling."""
 
 from __future__ import annotations
 
@@ -9,17 +9,11 @@ import secrets
 
 import pytest
 
-from airflow_platform.hooks.mlflow import ApiCall
 from airflow_platform.triggers.mlflow import (
     MLflowModelAliasTrigger,
     MLflowModelStageTrigger,
     MLflowRunCompleteTrigger,
     ModelPerformanceTrigger,
-    Outcome,
-    model_alias_check,
-    model_performance_check,
-    model_stage_check,
-    run_complete_check,
 )
 from platform_devkit.loopback.base import free_port
 
@@ -73,74 +67,6 @@ def test_comparison_and_interval_are_validated():
         MLflowRunCompleteTrigger(run_id="r", poll_interval=0)
 
 
-def drive(check, *answers):
-    """Run a sans-IO check with canned answers; return (calls made, result)."""
-    calls: list[ApiCall] = []
-    try:
-        calls.append(next(check))
-        for answer in answers:
-            calls.append(check.send(answer))
-    except StopIteration as done:
-        return calls, done.value
-    raise AssertionError(f"check wanted more than {len(answers)} answers")
-
-
-@pytest.mark.parametrize(
-    ("status", "expected"),
-    [
-        ("RUNNING", None),
-        ("SCHEDULED", None),
-        ("FINISHED", "success"),
-        ("FAILED", "failed"),
-        ("KILLED", "failed"),
-    ],
-)
-def test_run_complete_check_maps_states(status, expected):
-    calls, outcome = drive(
-        run_complete_check("r1"), {"run": {"info": {"status": status, "experiment_id": "0"}}}
-    )
-    assert calls[0].path == "runs/get" and calls[0].params == {"run_id": "r1"}
-    assert (outcome.status if outcome else None) == expected
-
-
-def test_alias_check_waits_for_the_requested_version():
-    answer = {"registered_model": {"name": "m", "aliases": [{"alias": "champion", "version": "2"}]}}
-    _, outcome = drive(model_alias_check("m", "champion"), answer)
-    assert outcome == Outcome(
-        "success", outcome.message, {"model_name": "m", "alias": "champion", "version": "2"}
-    )
-    assert drive(model_alias_check("m", "champion", "3"), answer)[1] is None
-    assert drive(model_alias_check("m", "challenger"), answer)[1] is None
-
-
-def test_stage_check_picks_the_newest_version_in_stage():
-    versions = {
-        "model_versions": [
-            {"version": "1", "current_stage": "Production"},
-            {"version": "3", "current_stage": "Production"},
-            {"version": "2", "current_stage": "Staging"},
-        ]
-    }
-    calls, outcome = drive(model_stage_check("m", "Production"), {"registered_model": {}}, versions)
-    assert [c.path for c in calls] == ["registered-models/get", "model-versions/search"]
-    assert outcome.details["version"] == "3"
-    _, outcome = drive(model_stage_check("m", "Archived"), {"registered_model": {}}, versions)
-    assert outcome is None
-
-
-def test_performance_check_builds_the_search_and_reads_the_best_run():
-    check = model_performance_check("exp", "rmse", 0.5, "<=")
-    run = {"info": {"run_id": "best"}, "data": {"metrics": [{"key": "rmse", "value": 0.4}]}}
-    calls, outcome = drive(check, {"experiment": {"experiment_id": "7"}}, {"runs": [run]})
-    search = calls[1].body
-    assert search["experiment_ids"] == ["7"]
-    assert search["order_by"] == ["metrics.`rmse` ASC"]
-    assert "metrics.`rmse` <= 0.5" in search["filter"] and "FINISHED" in search["filter"]
-    assert outcome.details["run_id"] == "best" and outcome.details["value"] == 0.4
-    _, nothing = drive(model_performance_check("exp", "acc", 0.9), {"experiment": {"experiment_id": "7"}}, {})
-    assert nothing is None
-
-
 async def first_event(trigger, timeout):
     async for event in trigger.run():
         return event
@@ -168,3 +94,22 @@ def test_unreachable_server_is_retried_not_failed(monkeypatch, capsys):
     output = "".join(capsys.readouterr())
     assert output.count("Transient MLflow error") >= 3
     assert token not in output
+
+
+def test_triggers_of_one_server_and_credential_share_a_poller(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_DEFAULT", "http://:token-a@127.0.0.1:5000")
+    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_SAME", "http://:token-a@127.0.0.1:5000")
+    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_OTHER", "http://:token-b@127.0.0.1:5000")
+
+    async def pollers():
+        run = await MLflowRunCompleteTrigger(run_id="r").poller()
+        alias = await MLflowModelAliasTrigger(
+            model_name="m", alias="a", mlflow_conn_id="mlflow_same"
+        ).poller()
+        other = await MLflowRunCompleteTrigger(run_id="r", mlflow_conn_id="mlflow_other").poller()
+        return run, alias, other
+
+    run, alias, other = asyncio.run(pollers())
+    assert run is alias
+    assert run is not other
+    assert "token-a" not in repr(run.key)
