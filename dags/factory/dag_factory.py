@@ -22,11 +22,15 @@ from airflow.sdk import DAG, task
 from croniter import croniter
 
 from airflow_platform.dag_defaults import default_args
+from airflow_platform.platform_settings import load_platform_settings
 
 CONFIG_PATH = Path(__file__).with_name("dag_configs.yaml")
+# The DAG rules' thresholds (config/platform.yaml), the same the cluster policies enforce: the factory
+# rejects an entry that the dag-processor would reject, with the entry's key in the message.
+DAG_RULES = load_platform_settings().dag_rules
 
 REQUIRED_KEYS = ("dag_id", "description", "schedule", "tables", "tags")
-OPTIONAL_KEYS = {"owner": "data-platform", "retries": 2, "pool": "default_pool"}
+OPTIONAL_KEYS = {"owner": "data-platform", "retries": DAG_RULES.min_retries, "pool": "default_pool"}
 SCHEDULE_PRESETS = {
     "@once",
     "@continuous",
@@ -38,7 +42,6 @@ SCHEDULE_PRESETS = {
     "@yearly",
 }
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-MIN_RETRIES = 2
 
 
 class DagConfigError(ValueError):
@@ -106,11 +109,14 @@ def _validate_entry(path: Path, key: str, entry: Any) -> DagSpec:
         raise DagConfigError(path, f"{key}.dag_id", f"must match {NAME_PATTERN.pattern}, got {dag_id!r}")
     if not isinstance(description, str) or not description.strip():
         raise DagConfigError(path, f"{key}.description", "must be a non-empty string")
-    if not isinstance(owner, str) or not owner.strip() or owner == "airflow":
-        raise DagConfigError(path, f"{key}.owner", f"must be a team name other than 'airflow', got {owner!r}")
+    if not isinstance(owner, str) or not owner.strip() or owner in DAG_RULES.forbidden_owners:
+        forbidden = ", ".join(repr(name) for name in DAG_RULES.forbidden_owners)
+        problem = f"must be a team name other than {forbidden}, got {owner!r}"
+        raise DagConfigError(path, f"{key}.owner", problem)
     retries = values["retries"]
-    if not isinstance(retries, int) or isinstance(retries, bool) or retries < MIN_RETRIES:
-        raise DagConfigError(path, f"{key}.retries", f"must be an integer >= {MIN_RETRIES}, got {retries!r}")
+    min_retries = DAG_RULES.min_retries
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < min_retries:
+        raise DagConfigError(path, f"{key}.retries", f"must be an integer >= {min_retries}, got {retries!r}")
     if not isinstance(values["pool"], str) or not values["pool"]:
         raise DagConfigError(path, f"{key}.pool", "must be a non-empty string")
     return DagSpec(

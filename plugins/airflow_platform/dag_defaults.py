@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from airflow_platform.platform_settings import load_platform_settings
+
 
 def alert_on_failure(context: Any) -> None:
     """Send the platform's Slack alert (connection ``slack_alerts``) for a failed task."""
@@ -23,10 +25,13 @@ def default_args(owner: str, **overrides: Any) -> dict[str, Any]:
     Args:
         owner: The owning team (the cluster policies reject an empty owner and ``airflow``).
         **overrides: Keys to set or replace, e.g. ``retry_delay`` or ``execution_timeout``.
+
+    Returns:
+        The arguments; ``retries`` is the DAG rules' minimum (``dag_rules.min_retries``) unless overridden.
     """
     return {
         "owner": owner,
-        "retries": 2,
+        "retries": load_platform_settings().dag_rules.min_retries,
         "retry_delay": timedelta(seconds=30),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),

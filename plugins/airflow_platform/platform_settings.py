@@ -1,7 +1,13 @@
-"""Load the platform settings (``config/platform.yaml``): DAG rule thresholds, executors, pools.
+"""The typed platform settings (``config/platform.yaml``): rules, executors, pools, variables, connections.
+
+This is the one reader of the file. The cluster policies and the DAG factory take their thresholds from
+it, ``dag-check`` its executors and pools, ``platform-settings`` (``platform_tools.settings_apply``) the
+pools, variables and connection definitions it applies, and the tests and the devkit what they check.
 
 The cluster policies run inside the production dag-processor, where only ``plugins/`` and ``config/``
 exist, so this module depends on nothing but the standard library and PyYAML (an Airflow dependency).
+A file of the wrong shape raises :class:`PlatformSettingsError`, whose message names the file and the
+key (``pools.gpu_pool.slots``); unknown keys are errors too, so a misspelt key never passes unnoticed.
 
 The settings file is looked up in this order:
 
@@ -49,6 +55,24 @@ class PoolSpec:
 
 
 @dataclass(frozen=True)
+class VariableSpec:
+    """A variable declared as code: its default value (per environment, ``[platform]`` may replace it)."""
+
+    key: str
+    value: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """A connection declared as code: its id and type only (the details and secrets live elsewhere)."""
+
+    conn_id: str
+    conn_type: str
+    description: str
+
+
+@dataclass(frozen=True)
 class PlatformSettings:
     """The parsed platform settings file."""
 
@@ -56,8 +80,8 @@ class PlatformSettings:
     dag_rules: DagRules
     executors: tuple[str, ...]
     pools: Mapping[str, PoolSpec]
-    variables: Mapping[str, Any]
-    connections: Mapping[str, Any]
+    variables: Mapping[str, VariableSpec]
+    connections: Mapping[str, ConnectionSpec]
 
     @property
     def pool_names(self) -> frozenset[str]:
@@ -115,9 +139,16 @@ def _load_cached(path: Path) -> PlatformSettings:
     return _parse(path, document)
 
 
+ROOT_KEYS = ("dag_rules", "executors", "pools", "variables", "connections")
+DAG_RULE_KEYS = ("min_retries", "forbidden_owners", "min_tags", "parse_time_budget_seconds")
+POOL_KEYS = ("slots", "description")
+VARIABLE_KEYS = ("value", "description")
+CONNECTION_KEYS = ("conn_type", "description")
+
+
 def _parse(path: Path, document: object) -> PlatformSettings:
-    root = _mapping(path, "<root>", document)
-    rules = _mapping(path, "dag_rules", root.get("dag_rules"))
+    root = _mapping(path, "<root>", document, allowed=ROOT_KEYS)
+    rules = _mapping(path, "dag_rules", root.get("dag_rules"), allowed=DAG_RULE_KEYS)
     dag_rules = DagRules(
         min_retries=_integer(path, "dag_rules.min_retries", rules.get("min_retries")),
         forbidden_owners=tuple(_strings(path, "dag_rules.forbidden_owners", rules.get("forbidden_owners"))),
@@ -130,26 +161,77 @@ def _parse(path: Path, document: object) -> PlatformSettings:
     if not executors:
         raise PlatformSettingsError(f"{path}: key 'executors' must list at least one executor")
     pools = {}
-    for name, spec in _mapping(path, "pools", root.get("pools")).items():
-        spec_map = _mapping(path, f"pools.{name}", spec)
-        pools[str(name)] = PoolSpec(
-            name=str(name),
-            slots=_integer(path, f"pools.{name}.slots", spec_map.get("slots")),
-            description=str(spec_map.get("description", "")),
+    for name, spec in _entries(path, "pools", root.get("pools"), allowed=POOL_KEYS):
+        pools[name] = PoolSpec(
+            name=name,
+            slots=_integer(path, f"pools.{name}.slots", spec.get("slots")),
+            description=_text(path, f"pools.{name}.description", spec.get("description", "")),
+        )
+    variables = {}
+    for key, spec in _entries(path, "variables", root.get("variables", {}), allowed=VARIABLE_KEYS):
+        variables[key] = VariableSpec(
+            key=key,
+            value=_variable_value(path, f"variables.{key}.value", spec.get("value")),
+            description=_text(path, f"variables.{key}.description", spec.get("description", "")),
+        )
+    connections = {}
+    for conn_id, spec in _entries(path, "connections", root.get("connections", {}), allowed=CONNECTION_KEYS):
+        connections[conn_id] = ConnectionSpec(
+            conn_id=conn_id,
+            conn_type=_value(path, f"connections.{conn_id}.conn_type", spec.get("conn_type")),
+            description=_text(path, f"connections.{conn_id}.description", spec.get("description", "")),
         )
     return PlatformSettings(
         path=path,
         dag_rules=dag_rules,
         executors=executors,
         pools=pools,
-        variables=_mapping(path, "variables", root.get("variables", {})),
-        connections=_mapping(path, "connections", root.get("connections", {})),
+        variables=variables,
+        connections=connections,
     )
 
 
-def _mapping(path: Path, key: str, value: object) -> dict[str, Any]:
+def _entries(
+    path: Path, key: str, value: object, *, allowed: tuple[str, ...]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Return the ``name: {...}`` entries of section ``key``, each a mapping of only ``allowed`` keys."""
+    entries = []
+    for name, spec in _mapping(path, key, value).items():
+        if not isinstance(name, str) or not name:
+            raise PlatformSettingsError(
+                f"{path}: key '{key}' has a name that is not a non-empty string: {name!r}"
+            )
+        entries.append((name, _mapping(path, f"{key}.{name}", spec, allowed=allowed)))
+    return entries
+
+
+def _mapping(path: Path, key: str, value: object, *, allowed: tuple[str, ...] = ()) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise PlatformSettingsError(f"{path}: key '{key}' must be a mapping, got {type(value).__name__}")
+    unknown = sorted(str(name) for name in value if allowed and name not in allowed)
+    if unknown:
+        where = f"{key}.{unknown[0]}" if key != "<root>" else unknown[0]
+        raise PlatformSettingsError(f"{path}: key '{where}' is unknown (allowed: {', '.join(allowed)})")
+    return value
+
+
+def _value(path: Path, key: str, value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise PlatformSettingsError(
+            f"{path}: key '{key}' must be a non-empty string (quote numbers), got {value!r}"
+        )
+    return value
+
+
+def _variable_value(path: Path, key: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise PlatformSettingsError(f"{path}: key '{key}' must be a string (quote numbers), got {value!r}")
+    return value
+
+
+def _text(path: Path, key: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise PlatformSettingsError(f"{path}: key '{key}' must be a string, got {type(value).__name__}")
     return value
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
+from airflow_platform.platform_settings import load_platform_settings
 from airflow_platform_ci.helm import ENVIRONMENTS
 
-PLATFORM = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "platform.yaml").read_text())
+SETTINGS_FILE = Path(__file__).resolve().parents[2] / "config" / "platform.yaml"
+PLATFORM = load_platform_settings(SETTINGS_FILE)
 BRANCHES = {"dev": "main", "staging": "release/staging", "prod": "production"}
 
 
@@ -24,7 +28,7 @@ def _cfg(release) -> configparser.ConfigParser:
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_executor_line(env: str, rendered) -> None:
     assert _cfg(rendered(env))["core"]["executor"] == "CeleryExecutor,KubernetesExecutor"
-    assert PLATFORM["executors"] == ["CeleryExecutor", "KubernetesExecutor"]
+    assert list(PLATFORM.executors) == ["CeleryExecutor", "KubernetesExecutor"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -60,11 +64,33 @@ def test_each_environment_has_its_own_data_lake(rendered) -> None:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_settings_job_reads_every_variable_the_overlay_sets(env: str, rendered) -> None:
+def test_the_settings_job_applies_the_platform_settings_after_migrating(env: str, rendered) -> None:
     job = rendered(env).get("Job", "airflow-run-airflow-migrations")
-    script = job.body["spec"]["template"]["spec"]["containers"][0]["args"][-1]
-    for option in _cfg(rendered(env))["platform"]:
-        assert option in PLATFORM["variables"], (
-            f"[platform] {option} is not a variable of config/platform.yaml"
-        )
-        assert f"airflow config get-value platform {option}" in script, option
+    assert job.body["spec"]["template"]["spec"]["containers"][0]["args"] == [
+        "bash", "-c", "airflow db migrate && exec platform-settings apply"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_settings_job_reads_every_variable_the_overlay_sets(env: str, rendered, tmp_path: Path) -> None:
+    # The applier itself validates the rendered airflow.cfg, as it does in the Job (no database needed).
+    config = tmp_path / "airflow.cfg"
+    config.write_text(rendered(env).get("ConfigMap", "airflow-config").body["data"]["airflow.cfg"])
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+    environment.update(
+        AIRFLOW_HOME=str(tmp_path), AIRFLOW_CONFIG=str(config), PLATFORM_SETTINGS_FILE=str(SETTINGS_FILE)
+    )
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("platform-settings")), "check"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    options = list(_cfg(rendered(env))["platform"])
+    for option in options:
+        assert option in PLATFORM.variables, f"[platform] {option} is not a variable of config/platform.yaml"
+    in_declared_order = [key for key in PLATFORM.variables if key in options]
+    assert f"({len(options)} from [platform]: {', '.join(in_declared_order)})" in result.stdout

@@ -15,12 +15,14 @@ from unittest import mock
 import pytest
 import yaml
 
+from airflow_platform.platform_settings import load_platform_settings
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO_ROOT / "dags"
-PLATFORM = yaml.safe_load((REPO_ROOT / "config" / "platform.yaml").read_text())
-POOLS = set(PLATFORM["pools"])
-EXECUTORS = set(PLATFORM["executors"])
-RULES = PLATFORM["dag_rules"]
+PLATFORM = load_platform_settings(REPO_ROOT / "config" / "platform.yaml")
+POOLS = set(PLATFORM.pools)
+EXECUTORS = set(PLATFORM.executors)
+RULES = PLATFORM.dag_rules
 
 EXPECTED_DAG_IDS = {
     "taskgroups_pipeline",
@@ -101,7 +103,7 @@ def test_every_file_parses_within_budget(dag_bag, parse_times, record_property):
         record_property(f"parse_seconds[{file}]", round(seconds, 3))
         print(f"parse time {file}: {seconds:.3f} s")
     slow = {
-        file: seconds for file, seconds in parse_times.items() if seconds > RULES["parse_time_budget_seconds"]
+        file: seconds for file, seconds in parse_times.items() if seconds > RULES.parse_time_budget_seconds
     }
     assert slow == {}
 
@@ -128,8 +130,8 @@ def test_platform_rules(dag_bag, dag_id):
     assert dag_obj.doc_md
     for task in dag_obj.tasks:
         where = f"{dag_id}.{task.task_id}"
-        assert task.owner and task.owner not in RULES["forbidden_owners"], where
-        assert task.retries >= RULES["min_retries"], where
+        assert task.owner and task.owner not in RULES.forbidden_owners, where
+        assert task.retries >= RULES.min_retries, where
         assert task.pool in POOLS, where
         assert task.executor is None or task.executor in EXECUTORS, where
         assert task.on_failure_callback, f"{where} has no failure alert"

@@ -4,9 +4,10 @@
 api-server, scheduler, dag-processor, triggerer and a Celery worker as separate processes, on the
 session's PostgreSQL (metadata database and Celery result backend) and Redis (broker), with the FAB
 auth manager (``helm/webserver_config.py``) and one user per role. The platform's pools, variables and
-connections come from ``config/platform.yaml``; the connections point at the session's MLflow server,
-S3 (moto), PostgreSQL (as the warehouse), SMTP receiver and webhook receiver (Slack, PagerDuty and the
-partner API).
+connections are applied by ``platform-settings apply``, the command of the Helm migration Job, right
+after ``airflow db migrate``; the connections' details point at the session's MLflow server, S3 (moto),
+PostgreSQL (as the warehouse), SMTP receiver and webhook receiver (Slack, PagerDuty and the partner
+API), and ``[platform]`` sets the variables ``environment`` and ``data_lake_bucket``.
 
 The one difference from production, on purpose: no Kubernetes cluster can be reached here, so the
 executor list is ``CeleryExecutor,KubernetesExecutor:<a CeleryExecutor subclass>`` - the executor alias
@@ -24,15 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from platform_devkit.loopback.airflow import (
-    AirflowOptions,
-    AirflowPlatform,
-    ExternalServices,
-    LoadedDags,
-    remove_home,
-    start_airflow,
-    wait_for_repository_dags,
-)
+from platform_devkit.loopback.airflow_dags import LoadedDags, wait_for_repository_dags
+from platform_devkit.loopback.airflow_deployment import remove_home, start_airflow
+from platform_devkit.loopback.airflow_environment import AirflowOptions
+from platform_devkit.loopback.airflow_processes import LoopbackAirflow
+from platform_devkit.loopback.airflow_provisioning import ExternalServices
 from platform_devkit.loopback.mlflow import MlflowService
 from platform_devkit.loopback.postgres import PostgresService
 from platform_devkit.loopback.receivers import SmtpReceiver, WebhookReceiver
@@ -42,7 +39,7 @@ from platform_devkit.loopback.s3 import S3Service
 E2E_DAGS = Path(__file__).parent / "dags"
 ENTERPRISE_DAG = "enterprise_ml_pipeline"
 WAREHOUSE_DATABASE = "warehouse"
-_RUNNING: list[AirflowPlatform] = []
+_RUNNING: list[LoopbackAirflow] = []
 TIMINGS: dict[str, float] = {}
 
 
@@ -54,7 +51,7 @@ def airflow_platform(
     mlflow_server: MlflowService,
     smtp_server: SmtpReceiver,
     webhook_receiver: WebhookReceiver,
-) -> Iterator[AirflowPlatform]:
+) -> Iterator[LoopbackAirflow]:
     """A running Airflow deployment with the repository's DAGs plus ``tests/e2e/dags``."""
     started = time.monotonic()
     postgres.create_database(WAREHOUSE_DATABASE)
@@ -67,13 +64,16 @@ def airflow_platform(
         smtp_host=smtp_server.host,
         smtp_port=smtp_server.port,
         partner_api_url=f"{webhook_receiver.url}/partner",
-        variable_overrides={"data_lake_bucket": s3.bucket, "environment": "e2e"},
     )
     platform = start_airflow(
         postgres,
         redis_service,
         services,
-        AirflowOptions(dag_folders=(E2E_DAGS,)),
+        AirflowOptions(
+            dag_folders=(E2E_DAGS,),
+            # [platform] of this deployment, as a Helm overlay sets it: the variables' values here.
+            platform_config={"environment": "e2e", "data_lake_bucket": s3.bucket},
+        ),
     )
     TIMINGS.update({f"airflow_{key}": value for key, value in platform.timings.items()})
     TIMINGS["fixture_to_all_ready_s"] = time.monotonic() - started
@@ -85,19 +85,19 @@ def airflow_platform(
 
 
 @pytest.fixture(scope="session")
-def loaded_dags(airflow_platform: AirflowPlatform) -> LoadedDags:
+def loaded_dags(airflow_platform: LoopbackAirflow) -> LoadedDags:
     """The DAGs of ``dags/`` the dag-processor serialized, and its import errors."""
     return wait_for_repository_dags(airflow_platform)
 
 
 @pytest.fixture(scope="session")
-def platform_runs(airflow_platform: AirflowPlatform, loaded_dags: LoadedDags) -> dict[str, str]:
+def platform_runs(airflow_platform: LoopbackAirflow, loaded_dags: LoadedDags) -> dict[str, str]:
     """Trigger every loaded platform DAG once, the enterprise pipeline first; return the run ids.
 
     Session-scoped and requested by the first tests, so the runs proceed while other tests wait.
     """
     dag_ids = sorted(loaded_dags.expected & loaded_dags.loaded, key=lambda dag_id: dag_id != ENTERPRISE_DAG)
-    return {dag_id: airflow_platform.trigger(dag_id) for dag_id in dag_ids}
+    return {dag_id: airflow_platform.api.trigger(dag_id) for dag_id in dag_ids}
 
 
 @pytest.fixture(scope="session")

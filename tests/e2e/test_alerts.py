@@ -10,7 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from platform_devkit.loopback.airflow import AirflowPlatform
+from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 from platform_devkit.loopback.receivers import SmtpReceiver, WebhookReceiver
 
 FAILING_DAG = "e2e_failing_task"
@@ -18,12 +18,12 @@ DEADLINE_DAG = "e2e_deadline_miss"
 
 
 @pytest.fixture(scope="module")
-def alert_runs(airflow_platform: AirflowPlatform, platform_runs: dict[str, str]) -> dict[str, str]:
+def alert_runs(airflow_platform: LoopbackAirflow, platform_runs: dict[str, str]) -> dict[str, str]:
     """Trigger both alerting DAGs at once (after the platform DAGs, which run meanwhile); return run ids."""
     runs = {}
     for dag_id in (FAILING_DAG, DEADLINE_DAG):
-        airflow_platform.wait_for_dag(dag_id)
-        runs[dag_id] = airflow_platform.trigger(dag_id)
+        airflow_platform.api.wait_for_dag(dag_id)
+        runs[dag_id] = airflow_platform.api.trigger(dag_id)
     return runs
 
 
@@ -37,15 +37,15 @@ def _body(message: EmailMessage) -> str:
 
 
 def test_failed_task_alerts_slack_pagerduty_and_email(
-    airflow_platform: AirflowPlatform,
+    airflow_platform: LoopbackAirflow,
     alert_runs: dict[str, str],
     webhook_receiver: WebhookReceiver,
     smtp_server: SmtpReceiver,
 ) -> None:
     run_id = alert_runs[FAILING_DAG]
-    run = airflow_platform.wait_for_run(FAILING_DAG, run_id, timeout=240)
+    run = airflow_platform.api.wait_for_run(FAILING_DAG, run_id, timeout=240)
     assert run["state"] == "failed"
-    (explode,) = airflow_platform.task_instances(FAILING_DAG, run_id)
+    (explode,) = airflow_platform.api.task_instances(FAILING_DAG, run_id)
     assert (explode["task_id"], explode["state"], explode["try_number"]) == ("explode", "failed", 1)
 
     slack = webhook_receiver.wait_for(
@@ -76,7 +76,7 @@ def test_failed_task_alerts_slack_pagerduty_and_email(
 
 
 def test_deadline_alert_fires_for_a_late_run(
-    airflow_platform: AirflowPlatform, alert_runs: dict[str, str], webhook_receiver: WebhookReceiver
+    airflow_platform: LoopbackAirflow, alert_runs: dict[str, str], webhook_receiver: WebhookReceiver
 ) -> None:
     run_id = alert_runs[DEADLINE_DAG]
     alert = webhook_receiver.wait_for(
@@ -86,4 +86,4 @@ def test_deadline_alert_fires_for_a_late_run(
     assert "deadline missed" in text
     assert run_id in text
     # Missing the deadline alerts; it does not fail the run.
-    assert airflow_platform.wait_for_run(DEADLINE_DAG, run_id, timeout=180)["state"] == "success"
+    assert airflow_platform.api.wait_for_run(DEADLINE_DAG, run_id, timeout=180)["state"] == "success"

@@ -18,7 +18,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from platform_devkit.loopback.airflow import AirflowPlatform, LoadedDags
+from platform_devkit.loopback.airflow_dags import LoadedDags
+from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 from platform_devkit.loopback.mlflow import MlflowService
 from platform_devkit.loopback.receivers import WebhookReceiver
 
@@ -33,9 +34,9 @@ DEPLOY_TASKS = (
 DEFERRED_SENSOR = "deploy.verify_performance"
 
 
-def _states(platform: AirflowPlatform, dag_id: str, run_id: str) -> dict[str, list[str]]:
+def _states(platform: LoopbackAirflow, dag_id: str, run_id: str) -> dict[str, list[str]]:
     states: dict[str, list[str]] = {}
-    for ti in platform.task_instances(dag_id, run_id):
+    for ti in platform.api.task_instances(dag_id, run_id):
         states.setdefault(ti["task_id"], []).append(ti["state"])
     return states
 
@@ -66,10 +67,10 @@ def test_every_platform_dag_loads_without_import_errors(loaded_dags: LoadedDags)
 
 
 def test_enterprise_pipeline_succeeds_with_the_deploy_branch(
-    airflow_platform: AirflowPlatform, enterprise_run: str, e2e_timings: dict[str, float]
+    airflow_platform: LoopbackAirflow, enterprise_run: str, e2e_timings: dict[str, float]
 ) -> None:
     started = time.monotonic()
-    run = airflow_platform.wait_for_run(ENTERPRISE_DAG, enterprise_run, timeout=600)
+    run = airflow_platform.api.wait_for_run(ENTERPRISE_DAG, enterprise_run, timeout=600)
     e2e_timings["enterprise_dag_wait_s"] = time.monotonic() - started
     e2e_timings["airflow_start_to_enterprise_done_s"] = time.monotonic() - airflow_platform.started_monotonic
     queued, ended = (datetime.fromisoformat(run[key]) for key in ("queued_at", "end_date"))
@@ -88,8 +89,8 @@ def test_enterprise_pipeline_succeeds_with_the_deploy_branch(
         assert task in states, f"{task} missing from {sorted(states)}"
 
 
-def _xcom(platform: AirflowPlatform, run_id: str, task_id: str) -> object:
-    with platform.client() as admin:
+def _xcom(platform: LoopbackAirflow, run_id: str, task_id: str) -> object:
+    with platform.api.http() as admin:
         response = admin.get(
             f"/api/v2/dags/{ENTERPRISE_DAG}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value",
             params={"deserialize": True},
@@ -99,9 +100,11 @@ def _xcom(platform: AirflowPlatform, run_id: str, task_id: str) -> object:
 
 
 def test_enterprise_pipeline_model_is_on_the_mlflow_server(
-    airflow_platform: AirflowPlatform, enterprise_run: str, mlflow_server: MlflowService
+    airflow_platform: LoopbackAirflow, enterprise_run: str, mlflow_server: MlflowService
 ) -> None:
-    assert airflow_platform.wait_for_run(ENTERPRISE_DAG, enterprise_run, timeout=600)["state"] == "success"
+    assert (
+        airflow_platform.api.wait_for_run(ENTERPRISE_DAG, enterprise_run, timeout=600)["state"] == "success"
+    )
     trained = _xcom(airflow_platform, enterprise_run, "train.train_model")
     assert isinstance(trained, dict)
     api = f"{mlflow_server.tracking_uri}/api/2.0/mlflow"
@@ -124,10 +127,12 @@ def test_enterprise_pipeline_model_is_on_the_mlflow_server(
 
 
 def test_enterprise_pipeline_sensor_went_through_the_triggerer(
-    airflow_platform: AirflowPlatform, enterprise_run: str
+    airflow_platform: LoopbackAirflow, enterprise_run: str
 ) -> None:
-    assert airflow_platform.wait_for_run(ENTERPRISE_DAG, enterprise_run, timeout=600)["state"] == "success"
-    with airflow_platform.client() as admin:
+    assert (
+        airflow_platform.api.wait_for_run(ENTERPRISE_DAG, enterprise_run, timeout=600)["state"] == "success"
+    )
+    with airflow_platform.api.http() as admin:
         response = admin.get(
             f"/api/v2/dags/{ENTERPRISE_DAG}/dagRuns/{enterprise_run}/taskInstances/{DEFERRED_SENSOR}/logs/1",
             params={"full_content": True},
@@ -143,9 +148,11 @@ def test_enterprise_pipeline_sensor_went_through_the_triggerer(
 
 
 def test_enterprise_pipeline_notifies_its_outcome(
-    airflow_platform: AirflowPlatform, enterprise_run: str, webhook_receiver: WebhookReceiver
+    airflow_platform: LoopbackAirflow, enterprise_run: str, webhook_receiver: WebhookReceiver
 ) -> None:
-    assert airflow_platform.wait_for_run(ENTERPRISE_DAG, enterprise_run, timeout=600)["state"] == "success"
+    assert (
+        airflow_platform.api.wait_for_run(ENTERPRISE_DAG, enterprise_run, timeout=600)["state"] == "success"
+    )
     message = webhook_receiver.wait_for(
         lambda r: r.path.startswith("/slack/") and b"enterprise_ml_pipeline: deployed" in r.body, timeout=30
     )
@@ -153,7 +160,7 @@ def test_enterprise_pipeline_notifies_its_outcome(
 
 
 def test_every_other_platform_dag_succeeds(
-    airflow_platform: AirflowPlatform,
+    airflow_platform: LoopbackAirflow,
     loaded_dags: LoadedDags,
     other_runs: dict[str, str],
     e2e_timings: dict[str, float],
@@ -163,7 +170,7 @@ def test_every_other_platform_dag_succeeds(
     started = time.monotonic()
     outcomes = {}
     for dag_id, run_id in other_runs.items():
-        run = airflow_platform.wait_for_run(dag_id, run_id, timeout=600)
+        run = airflow_platform.api.wait_for_run(dag_id, run_id, timeout=600)
         outcomes[dag_id] = (run["state"], _states(airflow_platform, dag_id, run_id))
     e2e_timings["other_dags_wait_s"] = time.monotonic() - started
     failed = {dag_id: states for dag_id, (state, states) in outcomes.items() if state != "success"}
@@ -178,8 +185,8 @@ def test_every_other_platform_dag_succeeds(
         assert branch_states["join"] == ["success"]
 
 
-def test_platform_plugin_is_registered(airflow_platform: AirflowPlatform) -> None:
-    with airflow_platform.client() as admin:
+def test_platform_plugin_is_registered(airflow_platform: LoopbackAirflow) -> None:
+    with airflow_platform.api.http() as admin:
         plugins = admin.get("/api/v2/plugins").json()["plugins"]
         errors = admin.get("/api/v2/plugins/importErrors").json()
     assert "airflow_platform" in {plugin["name"] for plugin in plugins}

@@ -9,25 +9,25 @@ from __future__ import annotations
 import signal
 import time
 
-from platform_devkit.loopback.airflow import AirflowPlatform
+from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 
 DAG_ID = "e2e_long_run"
 TASKS = ("first", "second", "third")
 
 
-def _wait_for_running(platform: AirflowPlatform, run_id: str, task_id: str, timeout: float = 180) -> None:
+def _wait_for_running(platform: LoopbackAirflow, run_id: str, task_id: str, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        states = {ti["task_id"]: ti["state"] for ti in platform.task_instances(DAG_ID, run_id)}
+        states = {ti["task_id"]: ti["state"] for ti in platform.api.task_instances(DAG_ID, run_id)}
         if states.get(task_id) == "running":
             return
         time.sleep(0.5)
     raise TimeoutError(f"{task_id} never ran: {states}")
 
 
-def test_run_survives_a_scheduler_kill(airflow_platform: AirflowPlatform) -> None:
-    airflow_platform.wait_for_dag(DAG_ID)
-    run_id = airflow_platform.trigger(DAG_ID)
+def test_run_survives_a_scheduler_kill(airflow_platform: LoopbackAirflow) -> None:
+    airflow_platform.api.wait_for_dag(DAG_ID)
+    run_id = airflow_platform.api.trigger(DAG_ID)
     _wait_for_running(airflow_platform, run_id, "first")
 
     scheduler = airflow_platform.processes["scheduler"]
@@ -38,11 +38,11 @@ def test_run_survives_a_scheduler_kill(airflow_platform: AirflowPlatform) -> Non
     airflow_platform.restart("scheduler")
     assert scheduler.pid != killed_pid
 
-    run = airflow_platform.wait_for_run(DAG_ID, run_id, timeout=300)
+    run = airflow_platform.api.wait_for_run(DAG_ID, run_id, timeout=300)
     assert run["state"] == "success"
-    instances = {ti["task_id"]: ti for ti in airflow_platform.task_instances(DAG_ID, run_id)}
+    instances = {ti["task_id"]: ti for ti in airflow_platform.api.task_instances(DAG_ID, run_id)}
     assert set(instances) == set(TASKS)
-    with airflow_platform.client() as client:
+    with airflow_platform.api.http() as client:
         for task_id, ti in instances.items():
             assert ti["state"] == "success", task_id
             assert ti["try_number"] == 1, f"{task_id} ran {ti['try_number']} times"

@@ -7,6 +7,7 @@ platform as a provider with its connection types, its plugin, and the DAG gate o
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import shutil
@@ -65,7 +66,29 @@ def test_the_platform_wheel_holds_the_product_and_no_test_tooling(rehearsal) -> 
     top_level = {name.split("/", 1)[0] for name in names if not name.startswith("airflow_platform-0")}
     assert top_level == {"airflow_platform", "airflow_local_settings.py", "platform_tools"}
     assert "platform_tools/dag_check/cli.py" in names
+    assert "platform_tools/settings_apply/settings_command.py" in names
     assert not [name for name in names if "devkit" in name or "stub" in name or "loopback" in name]
+
+
+def test_the_platform_wheel_declares_the_shipped_commands(rehearsal) -> None:
+    (wheel,) = (rehearsal.root / "stages" / "platform-wheel" / "tmp" / "platform-wheel").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        (entry_points,) = [
+            name for name in archive.namelist() if name.endswith(".dist-info/entry_points.txt")
+        ]
+        text = archive.read(entry_points).decode()
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(text)
+    assert dict(parser["console_scripts"]) == {
+        "dag-check": "platform_tools.dag_check.cli:main",
+        "platform-settings": "platform_tools.settings_apply.settings_command:main",
+    }
+
+
+def test_the_settings_job_command_validates_the_image_settings(rehearsal) -> None:
+    # The migration Job's `platform-settings apply` without its database: the same inputs, validated.
+    out = rehearsal.run("platform-settings check", ["platform-settings", "check"])
+    assert f"{rehearsal.airflow_home / 'config' / 'platform.yaml'} is valid" in out
 
 
 def test_airflow_lists_the_platform_provider(rehearsal) -> None:

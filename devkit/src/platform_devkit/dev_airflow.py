@@ -3,8 +3,9 @@
 Starts, natively from the project environment, the same processes as production (api-server,
 scheduler, dag-processor, triggerer, Celery worker) on a local PostgreSQL and Redis (started here, or
 the servers ``PLATFORM_POSTGRES_URL`` / ``PLATFORM_REDIS_URL`` name), applies the platform settings
-(``config/platform.yaml``: pools, variables, the warehouse connection), creates an admin user with a
-generated password, prints it once, and serves the UI on ``http://localhost:8080`` until Ctrl-C.
+with ``platform-settings apply`` as the Helm migration Job does (``config/platform.yaml``: pools,
+variables, and the warehouse connection's details), creates an admin user with a generated password,
+prints it once, and serves the UI on ``http://localhost:8080`` until Ctrl-C.
 
 Differences from production, because a laptop has no cluster: tasks pinned to ``KubernetesExecutor``
 run on the Celery worker (see :mod:`platform_devkit.loopback.airflow_routing`), and connections to
@@ -20,14 +21,10 @@ import time
 from collections.abc import Sequence
 from types import FrameType
 
-from platform_devkit.loopback.airflow import (
-    ADMIN_USERNAME,
-    AirflowOptions,
-    AirflowPlatform,
-    ExternalServices,
-    remove_home,
-    start_airflow,
-)
+from platform_devkit.loopback.airflow_deployment import ADMIN_USERNAME, remove_home, start_airflow
+from platform_devkit.loopback.airflow_environment import AirflowOptions
+from platform_devkit.loopback.airflow_processes import LoopbackAirflow
+from platform_devkit.loopback.airflow_provisioning import ExternalServices
 from platform_devkit.loopback.base import ServiceError, port_open
 from platform_devkit.loopback.postgres import PostgresService, start_postgres
 from platform_devkit.loopback.redis import RedisService, start_redis
@@ -54,7 +51,7 @@ def _print(message: str) -> None:
     print(message, flush=True)
 
 
-def _watch(platform: AirflowPlatform) -> None:
+def _watch(platform: LoopbackAirflow) -> None:
     """Block until Ctrl-C, reporting any component that exits."""
     reported: set[str] = set()
     while True:
@@ -73,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     postgres: PostgresService | None = None
     redis: RedisService | None = None
-    platform: AirflowPlatform | None = None
+    platform: LoopbackAirflow | None = None
     started = time.monotonic()
     try:
         _print("starting PostgreSQL and Redis ...")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import secrets
-import subprocess
-import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from airflow_platform.platform_settings import load_platform_settings
 from platform_devkit.helm_values import (
     ENVIRONMENTS,
     chart_dir,
@@ -23,10 +23,12 @@ from platform_devkit.helm_values import (
     referenced_secret_names,
     repo_root,
 )
+from platform_tools.settings_apply.settings_plan import build_plan
 
 REPO = repo_root()
 HELM_DIR = REPO / "helm"
-PLATFORM = yaml.safe_load((REPO / "config" / "platform.yaml").read_text())
+PLATFORM = load_platform_settings(REPO / "config" / "platform.yaml")
+SETTINGS_JOB_ARGS = ["bash", "-c", "airflow db migrate && exec platform-settings apply"]
 # The seed guide's demo passwords, built here so the literals themselves stay out of the tree.
 FORBIDDEN_LITERALS = tuple(f"{word}123" for word in ("admin", "airflow", "minio", "mlflow"))
 
@@ -197,7 +199,7 @@ def test_airflow3_components_and_pinned_image(environment: str) -> None:
     assert values["images"]["useDefaultImageForMigration"] is False
     assert values["dagProcessor"]["enabled"] is True
     assert "webserver" not in values, "Airflow 3 runs apiServer; webserver values would be ignored"
-    assert values["executor"].split(",") == PLATFORM["executors"]
+    assert tuple(values["executor"].split(",")) == PLATFORM.executors
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -211,19 +213,19 @@ def test_no_packages_installed_at_pod_start(environment: str) -> None:
 def test_connections_of_platform_yaml_come_from_secrets(environment: str) -> None:
     values = merged(environment)
     provided = {item["envName"] for item in values["secret"]}
-    needed = {f"AIRFLOW_CONN_{conn_id.upper()}" for conn_id in PLATFORM["connections"]}
+    needed = {f"AIRFLOW_CONN_{conn_id.upper()}" for conn_id in PLATFORM.connections}
     assert needed <= provided
-    assert values["config"]["logging"]["remote_log_conn_id"] in PLATFORM["connections"]
+    assert values["config"]["logging"]["remote_log_conn_id"] in PLATFORM.connections
     assert values["config"]["logging"]["remote_base_log_folder"].endswith(f"/{environment}")
 
 
-def test_each_environment_has_its_own_data_lake_bucket_and_the_settings_job_imports_it() -> None:
+def test_each_environment_has_its_own_data_lake_bucket_and_every_platform_option_is_a_variable() -> None:
     buckets = {env: merged(env)["config"]["platform"]["data_lake_bucket"] for env in ENVIRONMENTS}
     assert len(set(buckets.values())) == len(ENVIRONMENTS), buckets
-    assert "data_lake_bucket" in PLATFORM["variables"]
-    script = merged("prod")["migrateDatabaseJob"]["args"][-1]
-    for option in merged("prod")["config"]["platform"]:
-        assert f'"{option}=${option}"' in script, option
+    assert "data_lake_bucket" in PLATFORM.variables
+    for environment in ENVIRONMENTS:
+        for option in merged(environment)["config"]["platform"]:
+            assert option in PLATFORM.variables, f"{environment}: [platform] {option} is not a variable"
 
 
 def test_each_environment_tracks_its_own_branch_with_git_credentials_from_a_secret() -> None:
@@ -314,55 +316,47 @@ def test_prod_ingress_has_tls() -> None:
     assert all(host["tls"]["enabled"] and host["tls"]["secretName"] for host in ingress["hosts"])
 
 
-# -- KubernetesExecutor GPU override and the settings step ---------------------------------------
+# -- the settings step -------------------------------------------------------------------------
 
 
-def _settings_program(values: dict[str, Any]) -> str:
-    script = values["migrateDatabaseJob"]["args"][-1]
-    match = re.search(r"<<'PY'\n(.*?)\nPY\n", script, re.S)
-    assert match, "settings step must embed its Python between <<'PY' and PY"
-    return match.group(1)
-
-
-def test_settings_job_migrates_then_imports_pools_and_variables() -> None:
+def test_settings_job_migrates_then_applies_the_platform_settings() -> None:
     values = merged("prod")
     job = values["migrateDatabaseJob"]
-    script = job["args"][-1]
     assert job["enabled"]
     # a plain Job of the release: the deploy waits (--wait), and a post-install hook would only
     # start after the wait that the Deployments' wait-for-airflow-migrations init containers block
     assert job["useHelmHooks"] is False and job["applyCustomEnv"] is False
-    steps = ["airflow db migrate", "airflow pools import", "airflow variables import"]
-    positions = [script.index(step) for step in steps]
-    assert positions == sorted(positions)
-    assert "set -euo pipefail" in script
+    assert job["args"] == SETTINGS_JOB_ARGS
+    # the applier is the image's own command: a console script of the platform wheel
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["platform-settings"] == "platform_tools.settings_apply.settings_command:main"
+
+
+@pytest.mark.parametrize("path", sorted(HELM_DIR.glob("values*.yaml")), ids=lambda p: p.name)
+def test_no_program_is_embedded_in_helm_values(path: Path) -> None:
+    text = path.read_text()
+    assert not re.search(r"<<-?\s*'?\w+'?\n|\bpython3?\b\s+-", text), f"{path.name} embeds a program"
+    job = yaml.safe_load(text).get("migrateDatabaseJob", {})
+    assert job.get("args", SETTINGS_JOB_ARGS) == SETTINGS_JOB_ARGS, (
+        "the settings Job is set in values.yaml only"
+    )
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_settings_program_turns_platform_yaml_into_cli_import_files(tmp_path: Path, environment: str) -> None:
-    home = tmp_path / "home"
-    (home / "config").mkdir(parents=True)
-    (home / "config" / "platform.yaml").write_text((REPO / "config" / "platform.yaml").read_text())
-    out = tmp_path / "out"
-    out.mkdir()
+def test_the_settings_job_gives_each_environment_its_variable_values(environment: str) -> None:
     values = merged(environment)
-    program = _settings_program(values)
     bucket = values["config"]["platform"]["data_lake_bucket"]
-    subprocess.run(
-        [sys.executable, "-c", program, str(out), f"environment={environment}", f"data_lake_bucket={bucket}"],
-        check=True,
-        env={"AIRFLOW_HOME": str(home), "PATH": "/usr/bin:/bin"},
-        timeout=30,
-    )
-    pools = yaml.safe_load((out / "pools.json").read_text())
-    variables = yaml.safe_load((out / "variables.json").read_text())
-    # the shapes `airflow pools import` / `airflow variables import` accept
-    assert set(pools) == set(PLATFORM["pools"])
-    assert all(isinstance(p["slots"], int) and isinstance(p["description"], str) for p in pools.values())
-    assert set(variables) == set(PLATFORM["variables"])
-    assert all(isinstance(v["value"], str) for v in variables.values())
-    assert variables["environment"]["value"] == environment
-    assert variables["data_lake_bucket"]["value"] == bucket
+    options = {name: str(value) for name, value in values["config"]["platform"].items()}
+    plan = build_plan(PLATFORM, options, {})
+    assert [pool.name for pool in plan.pools] == list(PLATFORM.pools)
+    assert all(isinstance(pool.slots, int) and isinstance(pool.description, str) for pool in plan.pools)
+    variables = {variable.key: variable.value for variable in plan.variables}
+    assert set(variables) == set(PLATFORM.variables)
+    assert all(isinstance(value, str) for value in variables.values())
+    assert variables["environment"] == environment
+    assert variables["data_lake_bucket"] == bucket
+    # in the cluster, connections come from the AIRFLOW_CONN_* Secrets: the Job writes none
+    assert plan.connections == ()
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)

@@ -7,16 +7,14 @@ The directory mirrors what the FAB LDAP login expects from a corporate server: p
 person's ``memberOf``), a read-only service account for the search bind, and passwords readable by
 nobody (``auth`` only). Every password is generated per start.
 
-When ``PLATFORM_LDAP_URL`` names a running server (a Dagger service container), the same directory is
-loaded there instead, using the administrator DN and password from ``PLATFORM_LDAP_ADMIN_DN`` and
-``PLATFORM_LDAP_ADMIN_PASSWORD`` under ``PLATFORM_LDAP_BASE_DN``.
+Unlike the other loopback services, OpenLDAP has no external-endpoint mode: the pipeline's test
+container runs ``slapd`` itself, as a developer machine does (``scripts/setup`` installs it).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import secrets
 import shutil
 import tempfile
@@ -29,10 +27,6 @@ from ldap.ldapobject import LDAPObject
 
 from platform_devkit.loopback.base import ManagedProcess, ServiceError, free_port, require_program
 
-ENV_URL = "PLATFORM_LDAP_URL"
-ENV_ADMIN_DN = "PLATFORM_LDAP_ADMIN_DN"
-ENV_ADMIN_PASSWORD = "PLATFORM_LDAP_ADMIN_PASSWORD"  # noqa: S105 - the name of an environment variable
-ENV_BASE_DN = "PLATFORM_LDAP_BASE_DN"
 INSTALL_HINT = "apt-get install slapd ldap-utils (Debian 12)"
 DEFAULT_BASE_DN = "dc=platform,dc=test"
 SCHEMA_DIR = Path("/etc/ldap/schema")
@@ -238,20 +232,7 @@ def _answers(url: str) -> bool:
 
 
 def start_ldap(*, timeout: float = 30.0) -> LdapServer:
-    """Start ``slapd`` with the test directory, or load it into the server ``PLATFORM_LDAP_URL`` names."""
-    if os.environ.get(ENV_URL):
-        missing = [name for name in (ENV_ADMIN_DN, ENV_ADMIN_PASSWORD) if not os.environ.get(name)]
-        if missing:
-            raise ServiceError(f"{ENV_URL} is set but {', '.join(missing)} is not")
-        server = _new_server(
-            os.environ[ENV_URL],
-            os.environ.get(ENV_BASE_DN, DEFAULT_BASE_DN),
-            os.environ[ENV_ADMIN_DN],
-            os.environ[ENV_ADMIN_PASSWORD],
-        )
-        load_test_directory(server)
-        return server
-
+    """Start ``slapd`` on a free loopback port with the test directory loaded."""
     program = require_program("slapd", hint=INSTALL_HINT, search=["/usr/sbin"])
     if not (MODULE_DIR / "memberof.la").exists():
         raise ServiceError(f"slapd's memberof module is missing from {MODULE_DIR}: {INSTALL_HINT}")

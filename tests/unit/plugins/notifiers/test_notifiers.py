@@ -50,9 +50,9 @@ def _rendered(notifier, context, field):
 
 def test_default_connection_ids_are_the_platform_settings():
     connections = load_platform_settings().connections
-    assert connections[SLACK_CONN_ID]["conn_type"] == "slackwebhook"
-    assert connections[PAGERDUTY_CONN_ID]["conn_type"] == "pagerduty_events"
-    assert connections[SMTP_CONN_ID]["conn_type"] == "smtp"
+    assert connections[SLACK_CONN_ID].conn_type == "slackwebhook"
+    assert connections[PAGERDUTY_CONN_ID].conn_type == "pagerduty_events"
+    assert connections[SMTP_CONN_ID].conn_type == "smtp"
     assert slack_notifier().slack_webhook_conn_id == SLACK_CONN_ID
     assert pagerduty_notifier().pagerduty_events_conn_id == PAGERDUTY_CONN_ID
     assert email_notifier(to="a@example.com").smtp_conn_id == SMTP_CONN_ID
