@@ -58,6 +58,13 @@ def test_the_platform_section_names_the_environment_and_its_data_lake(env: str, 
     assert platform["data_lake_bucket"].endswith(f"-{env}")
 
 
+@pytest.mark.parametrize(("env", "required"), [("dev", "true"), ("staging", "false"), ("prod", "true")])
+def test_the_platform_section_says_whether_promotions_wait_for_an_approval(
+    env: str, required: str, rendered
+) -> None:
+    assert _cfg(rendered(env))["platform"]["model_approval_required"] == required
+
+
 def test_each_environment_has_its_own_data_lake(rendered) -> None:
     buckets = {env: _cfg(rendered(env))["platform"]["data_lake_bucket"] for env in ENVIRONMENTS}
     assert len(set(buckets.values())) == len(ENVIRONMENTS), buckets

@@ -171,7 +171,10 @@ def test_apply_writes_pools_variables_and_the_given_connections(
     assert json.loads(aws[6]) == details["aws_default"]["extra"]
     assert aws[4] == details["aws_default"]["password"]
     assert "connections  2 of 8 declared" in result.stdout
-    assert "variables    4 (2 from [platform]: environment, data_lake_bucket)" in result.stdout
+    assert (
+        f"variables    {len(settings.variables)} (2 from [platform]: environment, data_lake_bucket)"
+        in result.stdout
+    )
     for secret in (
         warehouse["password"],
         details["aws_default"]["password"],

@@ -228,6 +228,13 @@ def test_each_environment_has_its_own_data_lake_bucket_and_every_platform_option
             assert option in PLATFORM.variables, f"{environment}: [platform] {option} is not a variable"
 
 
+def test_prod_promotes_a_model_only_after_a_persons_approval() -> None:
+    approvals = {env: merged(env)["config"]["platform"]["model_approval_required"] for env in ENVIRONMENTS}
+    assert approvals["prod"] == "true"
+    assert set(approvals.values()) <= {"true", "false"}, approvals
+    assert PLATFORM.variables["model_approval_required"].value == "true"
+
+
 def test_each_environment_tracks_its_own_branch_with_git_credentials_from_a_secret() -> None:
     branches = {}
     for environment in ENVIRONMENTS:

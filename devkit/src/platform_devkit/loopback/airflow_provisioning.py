@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sys
 from collections.abc import Iterable, Mapping
@@ -28,7 +29,7 @@ from platform_devkit.loopback.s3 import S3Service
 from platform_devkit.repository import REPO_ROOT
 
 ROLES = ("Admin", "Op", "User", "Viewer")
-ML_ENGINEER_ROLE = "MLEngineer"
+PLATFORM_ROLE = re.compile(r'^[A-Z_]+_ROLE = "(\w+)"$', re.MULTILINE)
 APPLIER = Path(sys.executable).with_name("platform-settings")
 """The ``platform-settings`` console script of this environment (the root project's)."""
 # What `airflow users create` does (airflow.providers.fab.auth_manager.cli_commands.user_command), with the
@@ -80,10 +81,13 @@ def create_admin(airflow: LoopbackAirflow, admin: Credentials, *, timeout: float
 
 
 def fab_roles() -> tuple[str, ...]:
-    """Return the roles to create users for: FAB's four plus the platform's ML engineer role."""
+    """Return the roles to create users for: FAB's four plus the platform's own roles.
+
+    The platform's roles are the ``*_ROLE = "<name>"`` constants of ``helm/webserver_config.py`` (read as
+    text: importing it needs the deployment's authentication settings).
+    """
     config = (REPO_ROOT / "helm" / "webserver_config.py").read_text()
-    extra = (ML_ENGINEER_ROLE,) if ML_ENGINEER_ROLE in config else ()
-    return (*ROLES, *extra)
+    return (*ROLES, *PLATFORM_ROLE.findall(config))
 
 
 def create_users(airflow: LoopbackAirflow, roles: Iterable[str]) -> dict[str, Credentials]:
