@@ -42,10 +42,10 @@ from datetime import timedelta
 import airflow.providers.cncf.kubernetes.pod_generator  # noqa: F401
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.providers.standard.operators.hitl import HITLBranchOperator
 from airflow.sdk import Asset, Metadata, TriggerRule, Variable, dag, get_current_context, task, task_group
 
 from airflow_platform.dag_defaults import default_args
+from airflow_platform.operators.approval import ANSWER_KEY, RecordedApprovalOperator
 from airflow_platform.operators.mlflow import (
     MLflowLoadModelOperator,
     MLflowLogMetricsOperator,
@@ -353,7 +353,7 @@ def enterprise_ml_pipeline():
     def reject_model(metrics: dict) -> str:
         """Record why the model was not deployed (not a failure: the champion stays in place)."""
         context = get_current_context()
-        answer = context["ti"].xcom_pull(task_ids="deploy.approve_champion")
+        answer = context["ti"].xcom_pull(task_ids="deploy.approve_champion", key=ANSWER_KEY)
         if not answer:
             threshold = Variable.get("ml_accuracy_threshold", default="0.85")
             return f"rejected: accuracy {metrics['accuracy']} below threshold {threshold}"
@@ -389,7 +389,7 @@ def enterprise_ml_pipeline():
             required = Variable.get("model_approval_required", default="true").strip().lower() == "true"
             return "deploy.approve_champion" if required else "deploy.approval_not_required"
 
-        approve_champion = HITLBranchOperator(
+        approve_champion = RecordedApprovalOperator(
             task_id="approve_champion",
             subject=f"Promote {MODEL_NAME} version {REGISTERED_VERSION} to champion?",
             body=(

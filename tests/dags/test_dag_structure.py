@@ -327,6 +327,7 @@ def test_enterprise_ml_pipeline_flow(dag_bag):
     from airflow.providers.standard.operators.hitl import HITLBranchOperator
     from airflow.sdk import TriggerRule
 
+    from airflow_platform.operators.approval import RecordedApprovalOperator
     from airflow_platform.operators.mlflow import (
         MLflowLoadModelOperator,
         MLflowLogMetricsOperator,
@@ -381,6 +382,7 @@ def test_enterprise_ml_pipeline_flow(dag_bag):
     assert pipeline.get_task("deploy.promote_champion").alias == "champion"
     approval = pipeline.get_task("deploy.approve_champion")
     assert isinstance(approval, HITLBranchOperator)
+    assert isinstance(approval, RecordedApprovalOperator)
     assert approval.options_mapping == {"Approve": "deploy.promote_champion", "Reject": "reject_model"}
     assert approval.defaults == ["Reject"], "no answer in time rejects the model"
     assert pipeline.get_task("deploy.smoke_test_champion").alias == "champion"
