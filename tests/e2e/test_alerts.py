@@ -10,6 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 
+from platform_devkit.loopback.airflow_dags import StartedRuns
 from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 from platform_devkit.loopback.receivers import SmtpReceiver, WebhookReceiver
 
@@ -18,7 +19,7 @@ DEADLINE_DAG = "e2e_deadline_miss"
 
 
 @pytest.fixture(scope="module")
-def alert_runs(airflow_platform: LoopbackAirflow, platform_runs: dict[str, str]) -> dict[str, str]:
+def alert_runs(airflow_platform: LoopbackAirflow, platform_runs: StartedRuns) -> dict[str, str]:
     """Trigger both alerting DAGs at once (after the platform DAGs, which run meanwhile); return run ids."""
     runs = {}
     for dag_id in (FAILING_DAG, DEADLINE_DAG):

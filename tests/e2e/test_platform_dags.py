@@ -1,9 +1,10 @@
 """The platform's own DAGs (``dags/``) run to success on the real Airflow, through the REST API.
 
-* the enterprise ML pipeline: quality gate, extraction, training tracked on the real MLflow server,
-  the accuracy branch, deployment (registered version promoted to ``champion``) and the notification;
-  its model sensor defers to the triggerer (``[operators] default_deferrable = True``);
-* every other DAG of ``dags/`` (including the factory-generated ones), triggered once.
+* the enterprise ML pipeline's scheduled run: quality gate, extraction, training tracked on the real
+  MLflow server, the accuracy branch, deployment (registered version approved by the ModelApprover and
+  promoted to ``champion``) and the notification;
+* every other DAG of ``dags/`` (including the factory-generated ones): its scheduled run, a triggered
+  one, or the run its assets' events created (``branching_pipeline``, ``churn_batch_scoring``).
 
 Tasks pinned to ``KubernetesExecutor`` (training) run on the Celery worker through the end-to-end
 executor alias - see ``tests/e2e/conftest.py``.
@@ -18,7 +19,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from platform_devkit.loopback.airflow_dags import LoadedDags
+from platform_devkit.loopback.airflow_dags import LoadedDags, StartedRuns
 from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 from platform_devkit.loopback.mlflow import MlflowService
 from platform_devkit.loopback.receivers import WebhookReceiver
@@ -47,16 +48,23 @@ def _require_loaded(dags: LoadedDags, dag_id: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def enterprise_run(loaded_dags: LoadedDags, platform_runs: dict[str, str]) -> str:
-    """The enterprise pipeline's run id."""
+def enterprise_run(loaded_dags: LoadedDags, approved_enterprise_run: str) -> str:
+    """The enterprise pipeline's run id (its scheduled run, approved)."""
     _require_loaded(loaded_dags, ENTERPRISE_DAG)
-    return platform_runs[ENTERPRISE_DAG]
+    return approved_enterprise_run
 
 
 @pytest.fixture(scope="module")
-def other_runs(platform_runs: dict[str, str]) -> dict[str, str]:
-    """The run ids of every other platform DAG."""
-    return {dag_id: run_id for dag_id, run_id in platform_runs.items() if dag_id != ENTERPRISE_DAG}
+def other_runs(
+    airflow_platform: LoopbackAirflow, platform_runs: StartedRuns, approved_enterprise_run: str
+) -> dict[str, str]:
+    """The run ids of every other platform DAG (a DAG scheduled on assets: the run an event created)."""
+    runs = {dag_id: run_id for dag_id, run_id in platform_runs.run_ids.items() if dag_id != ENTERPRISE_DAG}
+    for dag_id in sorted(platform_runs.asset_scheduled):
+        runs[dag_id] = airflow_platform.api.wait_for_new_run(dag_id, "asset_triggered", timeout=300)[
+            "dag_run_id"
+        ]
+    return runs
 
 
 def test_every_platform_dag_loads_without_import_errors(loaded_dags: LoadedDags) -> None:
@@ -78,14 +86,15 @@ def test_enterprise_pipeline_succeeds_with_the_deploy_branch(
     states = _states(airflow_platform, ENTERPRISE_DAG, enterprise_run)
     assert run["state"] == "success", states
     skipped = {task for task, task_states in states.items() if set(task_states) == {"skipped"}}
-    assert skipped == {"reject_model"}, states
+    assert skipped == {"below_threshold", "deploy.approval_not_required", "reject_model"}, states
     assert all(
         set(task_states) == {"success"} for task, task_states in states.items() if task not in skipped
     ), states
     assert len(states["extract.extract_segment"]) == 3
     for task in ("land_customer_snapshot", "wait_for_quality_data", "extract.build_training_set",
                  "train.train_model", "train.evaluate_model", "train.log_metrics", "choose_deployment",
-                 *DEPLOY_TASKS, "notify_outcome"):  # fmt: skip
+                 "deploy.needs_approval", "deploy.approve_champion", *DEPLOY_TASKS,
+                 "deploy.publish_champion", "notify_outcome"):  # fmt: skip
         assert task in states, f"{task} missing from {sorted(states)}"
 
 
@@ -165,7 +174,7 @@ def test_every_other_platform_dag_succeeds(
     other_runs: dict[str, str],
     e2e_timings: dict[str, float],
 ) -> None:
-    missing = (loaded_dags.expected - loaded_dags.loaded) - {ENTERPRISE_DAG}
+    missing = loaded_dags.expected - loaded_dags.loaded
     assert not missing, f"not loaded: {sorted(missing)}; import errors: {loaded_dags.import_errors}"
     started = time.monotonic()
     outcomes = {}

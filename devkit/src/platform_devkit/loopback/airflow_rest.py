@@ -2,8 +2,9 @@
 
 :class:`AirflowRestClient` authenticates as one of the deployment's users (a JWT from FAB's
 ``/auth/token``, see :mod:`platform_devkit.loopback.airflow_fab_api`) and calls ``/api/v2`` through
-``airflow_client.client``: health, DAGs, import errors, triggering runs, waiting for them, their task
-instances. Results are returned as the API's JSON (``dict``), the shape tests assert on.
+``airflow_client.client``: health, DAGs and their versions, import errors, triggering runs, waiting for
+them and for their tasks, task instances, human-in-the-loop answers and asset events. Results are returned
+as the API's JSON (``dict``), the shape tests assert on.
 
 :meth:`AirflowRestClient.http` is the one raw HTTP client left, for tests that must send what the
 official client would not (no token, a forged token, a body a role may not send) and read the bare
@@ -21,13 +22,16 @@ from typing import Any
 import httpx
 from airflow_client.client import (
     ApiClient,
+    AssetApi,
     Configuration,
     DAGApi,
     DagRunApi,
+    DagVersionApi,
     ImportErrorApi,
     MonitorApi,
     TaskInstanceApi,
     TriggerDAGRunPostBody,
+    UpdateHITLDetailPayload,
 )
 from airflow_client.client.exceptions import ApiException, NotFoundException
 from pydantic import BaseModel
@@ -163,3 +167,96 @@ class AirflowRestClient:
                 dag_id, run_id, limit=PAGE, _request_timeout=REQUEST_TIMEOUT
             )
         return [as_json(ti) for ti in found.task_instances]
+
+    def runs(self, dag_id: str, *, run_type: str | None = None) -> list[dict[str, Any]]:
+        """Return the runs of ``dag_id``, oldest first (of one ``run_type`` only, if given)."""
+        with self.official() as client:
+            found = DagRunApi(client).get_dag_runs(
+                dag_id,
+                limit=PAGE,
+                run_type=[run_type] if run_type else None,
+                order_by=["run_after"],
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+        return [as_json(run) for run in found.dag_runs]
+
+    def wait_for_new_run(self, dag_id: str, run_type: str, *, timeout: float = 300.0) -> dict[str, Any]:
+        """Wait until ``dag_id`` has a run of ``run_type`` (e.g. one the scheduler created); return the first.
+
+        Raises:
+            TimeoutError: none appeared within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while not (found := self.runs(dag_id, run_type=run_type)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {run_type} run of {dag_id} within {timeout:.0f}s")
+            time.sleep(POLL_SECONDS)
+        return found[0]
+
+    def wait_for_task(
+        self, dag_id: str, run_id: str, task_id: str, states: set[str], *, timeout: float = 300.0
+    ) -> dict[str, Any]:
+        """Wait until a task instance of a run is in one of ``states``; return it.
+
+        Raises:
+            TimeoutError: it is still elsewhere after ``timeout`` seconds (the message says where).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = {ti["task_id"]: ti for ti in self.task_instances(dag_id, run_id)}
+            state = found.get(task_id, {}).get("state")
+            if state in states:
+                return found[task_id]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{dag_id} {run_id} {task_id} is {state}, not {sorted(states)}")
+            time.sleep(POLL_SECONDS / 2)
+
+    def approval(self, dag_id: str, run_id: str, task_id: str, *, role: str = "Admin") -> dict[str, Any]:
+        """Return a human-in-the-loop task's request and answer (``GET .../{task_id}/-1/hitlDetails``)."""
+        with self.official(role) as client:
+            return as_json(
+                TaskInstanceApi(client).get_hitl_detail(
+                    dag_id, run_id, task_id, -1, _request_timeout=REQUEST_TIMEOUT
+                )
+            )
+
+    def answer_approval(
+        self, dag_id: str, run_id: str, task_id: str, chosen: list[str], *, role: str
+    ) -> dict[str, Any]:
+        """Answer a human-in-the-loop task as the user of ``role`` (``PATCH .../hitlDetails``).
+
+        Raises:
+            airflow_client.client.exceptions.ApiException: the api-server refused (e.g. 403 for a role
+                that may not answer); its ``status`` is the HTTP status.
+        """
+        payload = UpdateHITLDetailPayload(chosen_options=chosen, params_input={})
+        with self.official(role) as client:
+            return as_json(
+                TaskInstanceApi(client).update_hitl_detail(
+                    dag_id, run_id, task_id, -1, payload, _request_timeout=REQUEST_TIMEOUT
+                )
+            )
+
+    def dag_versions(self, dag_id: str) -> list[dict[str, Any]]:
+        """Return the versions of ``dag_id`` (``GET /api/v2/dags/{dag_id}/dagVersions``), oldest first."""
+        with self.official() as client:
+            found = DagVersionApi(client).get_dag_versions(
+                dag_id, limit=PAGE, order_by=["version_number"], _request_timeout=REQUEST_TIMEOUT
+            )
+        return [as_json(version) for version in found.dag_versions]
+
+    def asset_events(self, asset_name: str) -> list[dict[str, Any]]:
+        """Return the events of the asset named ``asset_name``, oldest first, with the runs they created."""
+        with self.official() as client:
+            assets = AssetApi(client)
+            (asset,) = [
+                found
+                for found in assets.get_assets(
+                    name_pattern=asset_name, _request_timeout=REQUEST_TIMEOUT
+                ).assets
+                if found.name == asset_name
+            ]
+            events = assets.get_asset_events(
+                asset_id=asset.id, limit=PAGE, order_by=["timestamp"], _request_timeout=REQUEST_TIMEOUT
+            )
+        return [as_json(event) for event in events.asset_events]
