@@ -7,7 +7,17 @@ auth manager (``helm/webserver_config.py``) and one user per role. The platform'
 connections are applied by ``platform-settings apply``, the command of the Helm migration Job, right
 after ``airflow db migrate``; the connections' details point at the session's MLflow server, S3 (moto),
 PostgreSQL (as the warehouse), SMTP receiver and webhook receiver (Slack, PagerDuty and the partner
-API), and ``[platform]`` sets the variables ``environment`` and ``data_lake_bucket``.
+API), and ``[platform]`` sets the variables ``environment``, ``data_lake_bucket`` and
+``model_approval_required`` (promotions wait for a ModelApprover, as in prod).
+
+The platform's DAGs are read as in production, through a ``GitDagBundle`` (bundle ``platform-dags``,
+branch ``main``), from a local git repository the session creates with a copy of ``dags/``
+(``dag_repository``). The scheduler creates runs as in production (``use_job_schedule``): each
+platform DAG whose schedule has an interval due gets its scheduled run, the others are triggered once,
+and DAGs scheduled on assets run from the events of the runs that update them. The enterprise
+pipeline's scheduled run is approved through the REST API as the ``ModelApprover`` user
+(:func:`approved_enterprise_run`); a second, triggered run is the one the approval tests refuse and
+reject (``test_model_approval.py``).
 
 The one difference from production, on purpose: no Kubernetes cluster can be reached here, so the
 executor list is ``CeleryExecutor,KubernetesExecutor:<a CeleryExecutor subclass>`` - the executor alias
@@ -19,17 +29,25 @@ A failing test gets the log tail of every Airflow process attached to its report
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from platform_devkit.loopback.airflow_dags import LoadedDags, wait_for_repository_dags
+from platform_devkit.loopback.airflow_dags import (
+    LoadedDags,
+    StartedRuns,
+    start_runs,
+    wait_for_repository_dags,
+)
 from platform_devkit.loopback.airflow_deployment import remove_home, start_airflow
 from platform_devkit.loopback.airflow_environment import AirflowOptions
 from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 from platform_devkit.loopback.airflow_provisioning import ExternalServices
+from platform_devkit.loopback.dag_repository import DagRepository, create_dag_repository
 from platform_devkit.loopback.mlflow import MlflowService
 from platform_devkit.loopback.postgres import PostgresService
 from platform_devkit.loopback.receivers import SmtpReceiver, WebhookReceiver
@@ -38,13 +56,24 @@ from platform_devkit.loopback.s3 import S3Service
 
 E2E_DAGS = Path(__file__).parent / "dags"
 ENTERPRISE_DAG = "enterprise_ml_pipeline"
+APPROVAL_TASK = "deploy.approve_champion"
+APPROVER_ROLE = "ModelApprover"
 WAREHOUSE_DATABASE = "warehouse"
 _RUNNING: list[LoopbackAirflow] = []
 TIMINGS: dict[str, float] = {}
 
 
 @pytest.fixture(scope="session")
+def dag_repository() -> Iterator[DagRepository]:
+    """A git repository whose ``main`` holds a copy of ``dags/``: the platform bundle's origin."""
+    scratch = Path(tempfile.mkdtemp(prefix="platform-dag-repository-"))
+    yield create_dag_repository(scratch / "airflow-platform")
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def airflow_platform(
+    dag_repository: DagRepository,
     postgres: PostgresService,
     redis_service: RedisService,
     s3: S3Service,
@@ -71,8 +100,14 @@ def airflow_platform(
         services,
         AirflowOptions(
             dag_folders=(E2E_DAGS,),
+            dag_repository=dag_repository.url,
+            use_job_schedule=True,
             # [platform] of this deployment, as a Helm overlay sets it: the variables' values here.
-            platform_config={"environment": "e2e", "data_lake_bucket": s3.bucket},
+            platform_config={
+                "environment": "e2e",
+                "data_lake_bucket": s3.bucket,
+                "model_approval_required": "true",
+            },
         ),
     )
     TIMINGS.update({f"airflow_{key}": value for key, value in platform.timings.items()})
@@ -91,13 +126,38 @@ def loaded_dags(airflow_platform: LoopbackAirflow) -> LoadedDags:
 
 
 @pytest.fixture(scope="session")
-def platform_runs(airflow_platform: LoopbackAirflow, loaded_dags: LoadedDags) -> dict[str, str]:
-    """Trigger every loaded platform DAG once, the enterprise pipeline first; return the run ids.
+def platform_runs(airflow_platform: LoopbackAirflow, loaded_dags: LoadedDags) -> StartedRuns:
+    """One run of every loaded platform DAG, the enterprise pipeline's first (see ``start_runs``).
 
     Session-scoped and requested by the first tests, so the runs proceed while other tests wait.
     """
     dag_ids = sorted(loaded_dags.expected & loaded_dags.loaded, key=lambda dag_id: dag_id != ENTERPRISE_DAG)
-    return {dag_id: airflow_platform.api.trigger(dag_id) for dag_id in dag_ids}
+    return start_runs(airflow_platform, dag_ids)
+
+
+@pytest.fixture(scope="session")
+def rejection_run(airflow_platform: LoopbackAirflow, platform_runs: StartedRuns) -> str:
+    """A triggered enterprise run, queued behind the scheduled one (``max_active_runs=1``), to be rejected."""
+    return airflow_platform.api.trigger(ENTERPRISE_DAG)
+
+
+@pytest.fixture(scope="session")
+def approved_enterprise_run(
+    airflow_platform: LoopbackAirflow, platform_runs: StartedRuns, rejection_run: str
+) -> str:
+    """The enterprise pipeline's scheduled run, approved as the ``ModelApprover`` user once it asks.
+
+    Its request for approval (``awaiting_input``) is answered ``Approve`` through
+    ``PATCH /api/v2/dags/{dag}/dagRuns/{run}/taskInstances/deploy.approve_champion/-1/hitlDetails``.
+    """
+    run_id = platform_runs.run_ids[ENTERPRISE_DAG]
+    started = time.monotonic()
+    airflow_platform.api.wait_for_task(ENTERPRISE_DAG, run_id, APPROVAL_TASK, {"awaiting_input"}, timeout=480)
+    TIMINGS["enterprise_asked_for_approval_s"] = time.monotonic() - started
+    airflow_platform.api.answer_approval(
+        ENTERPRISE_DAG, run_id, APPROVAL_TASK, ["Approve"], role=APPROVER_ROLE
+    )
+    return run_id
 
 
 @pytest.fixture(scope="session")
@@ -123,8 +183,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the scheduler fault test and the dev-command test last (they disturb or load the machine)."""
-    last = ("test_scheduler_fault", "test_dev_command")
+    """Run the DAG-version tests, the fault tests and the dev-command test last, in that order.
+
+    They change the DAG repository, disturb the deployment or load the machine, so they wait until the
+    platform's runs are done.
+    """
+    last = ("test_dag_versions", "test_scheduler_fault", "test_dev_command")
 
     def rank(item: pytest.Item) -> int:
         name = Path(str(item.fspath)).stem

@@ -7,6 +7,11 @@ with ``platform-settings apply`` as the Helm migration Job does (``config/platfo
 variables, and the warehouse connection's details), creates an admin user with a generated password,
 prints it once, and serves the UI on ``http://localhost:8080`` until Ctrl-C.
 
+DAGs are read as in production, through a ``GitDagBundle`` (bundle ``platform-dags``, branch ``main``):
+by default from a git repository created at start with a copy of the working tree's ``dags/`` (its path
+is printed; a commit there is a new DAG version), or from ``--dag-repository URL`` (any git repository
+whose ``main`` has ``dags/``, e.g. ``file://$PWD`` for your own commits).
+
 Differences from production, because a laptop has no cluster: tasks pinned to ``KubernetesExecutor``
 run on the Celery worker (see :mod:`platform_devkit.loopback.airflow_routing`), and connections to
 external services other than the warehouse are left for the developer to add. New DAGs start paused.
@@ -15,10 +20,13 @@ external services other than the warehouse are left for the developer to add. Ne
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from platform_devkit.loopback.airflow_deployment import ADMIN_USERNAME, remove_home, start_airflow
@@ -26,6 +34,7 @@ from platform_devkit.loopback.airflow_environment import AirflowOptions
 from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 from platform_devkit.loopback.airflow_provisioning import ExternalServices
 from platform_devkit.loopback.base import ServiceError, port_open
+from platform_devkit.loopback.dag_repository import DagRepository, create_dag_repository
 from platform_devkit.loopback.postgres import PostgresService, start_postgres
 from platform_devkit.loopback.redis import RedisService, start_redis
 
@@ -39,6 +48,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8080, help="the UI and API port (default: 8080)")
     parser.add_argument(
         "--unpause-all", action="store_true", help="start every DAG unpaused (default: new DAGs are paused)"
+    )
+    parser.add_argument(
+        "--dag-repository",
+        metavar="URL",
+        help="a git repository whose main branch has dags/ (default: a new one with a copy of dags/)",
     )
     return parser.parse_args(argv)
 
@@ -62,6 +76,14 @@ def _watch(platform: LoopbackAirflow) -> None:
                 _print(f"!! {name} exited; its log: {process.log_path}")
 
 
+def _keep_or_remove(repository: DagRepository | None, scratch: Path) -> None:
+    """Remove the DAG repository made at start, unless the developer committed to it."""
+    if repository is not None and int(repository.git("rev-list", "--count", "HEAD")) > 1:
+        _print(f"the DAG repository has your commits; it stays at {repository.path}")
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Start everything, print how to log in, serve until interrupted, stop everything."""
     if port_open("127.0.0.1", args.port):
@@ -72,7 +94,14 @@ def run(args: argparse.Namespace) -> int:
     redis: RedisService | None = None
     platform: LoopbackAirflow | None = None
     started = time.monotonic()
+    scratch = Path(tempfile.mkdtemp(prefix="platform-dev-"))
+    repository: DagRepository | None = None
     try:
+        repository_url = args.dag_repository
+        if repository_url is None:
+            repository = create_dag_repository(scratch / "airflow-platform")
+            repository_url = repository.url
+            _print(f"DAGs: a git repository with a copy of dags/ at {repository.path} (commit there)")
         _print("starting PostgreSQL and Redis ...")
         postgres = start_postgres()
         redis = start_redis()
@@ -83,7 +112,10 @@ def run(args: argparse.Namespace) -> int:
             redis,
             ExternalServices(warehouse=postgres, warehouse_database=WAREHOUSE_DATABASE),
             AirflowOptions(
-                api_port=args.port, use_job_schedule=True, paused_at_creation=not args.unpause_all
+                api_port=args.port,
+                dag_repository=repository_url,
+                use_job_schedule=True,
+                paused_at_creation=not args.unpause_all,
             ),
         )
         admin = platform.users["Admin"]
@@ -104,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         for service in (platform, redis, postgres):
             if service is not None:
                 service.stop()
+        _keep_or_remove(repository, scratch)
     if platform is not None:
         remove_home(platform)
     _print("stopped.")

@@ -1,9 +1,10 @@
 """The environment of a loopback Airflow deployment: every process's configuration, as variables.
 
 :func:`airflow_environment` configures Airflow through ``AIRFLOW__*`` variables: CeleryExecutor with the
-Redis broker and a PostgreSQL result backend, the metadata database, the repository's ``dags/`` (plus
-extra folders as ``LocalDagBundle`` bundles) and ``plugins/``, the FAB auth manager reading
-``helm/webserver_config.py``, the ``[platform]`` options, and the generated secrets. Tasks pinned to
+Redis broker and a PostgreSQL result backend, the metadata database, the platform's DAGs (a
+``GitDagBundle`` of a local git repository, or the project's ``dags/`` in place; plus extra folders as
+``LocalDagBundle`` bundles) and ``plugins/``, the FAB auth manager reading ``helm/webserver_config.py``,
+the ``[platform]`` options, and the generated secrets. Tasks pinned to
 ``KubernetesExecutor`` run on Celery here (no cluster can be reached): see
 :mod:`platform_devkit.loopback.airflow_routing`.
 """
@@ -26,6 +27,10 @@ PRODUCTION_EXECUTORS = "CeleryExecutor,KubernetesExecutor"
 ROUTING_EXECUTOR = "platform_devkit.loopback.airflow_routing.KubernetesTasksOnCeleryExecutor"
 KUBERNETES_ON_CELERY_EXECUTORS = f"CeleryExecutor,KubernetesExecutor:{ROUTING_EXECUTOR}"
 SETTINGS_FILE = REPO_ROOT / "config" / "platform.yaml"
+PLATFORM_BUNDLE = "platform-dags"
+"""The bundle name of the platform's DAGs (the Helm overlays use the same)."""
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+GIT_BUNDLE = "airflow.providers.git.bundles.git.GitDagBundle"
 
 
 @dataclass(frozen=True)
@@ -33,12 +38,14 @@ class AirflowOptions:
     """How to run Airflow.
 
     Attributes:
-        dag_folders: Extra DAG folders, each a ``LocalDagBundle`` next to the repository's ``dags/``.
+        dag_folders: Extra DAG folders, each a ``LocalDagBundle`` next to the platform's DAGs.
+        dag_repository: A git repository URL whose ``dags/`` the platform's bundle tracks (``main``),
+            as production's ``GitDagBundle`` does; ``None`` reads the project's ``dags/`` in place.
         route_kubernetes_to_celery: Run ``KubernetesExecutor`` tasks on Celery (no cluster here).
         api_port: The api-server's port (default: a free one).
         worker_concurrency: Celery worker slots.
-        use_job_schedule: Let the scheduler create scheduled (cron/asset) runs; tests trigger runs
-            themselves and keep this off so that every run is one they asked for.
+        use_job_schedule: Let the scheduler create runs: those of due schedule intervals and those
+            that asset events call for (off: only runs triggered through the API happen).
         paused_at_creation: New DAGs start paused (a developer unpauses what they want to run).
         role_users: Create one user per FAB role besides the admin (tests log in as each).
         platform_config: Options of airflow.cfg's ``[platform]`` section, the per-environment values of
@@ -48,6 +55,7 @@ class AirflowOptions:
     """
 
     dag_folders: tuple[Path, ...] = ()
+    dag_repository: str | None = None
     route_kubernetes_to_celery: bool = True
     api_port: int | None = None
     worker_concurrency: int = 4
@@ -58,17 +66,26 @@ class AirflowOptions:
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
 
-def dag_bundles(dag_folders: Iterable[Path]) -> list[dict[str, Any]]:
-    """Return ``[dag_processor] dag_bundle_config_list``: the repository's ``dags/`` plus ``dag_folders``."""
-    folders = [REPO_ROOT / "dags", *dag_folders]
-    return [
-        {
-            "name": "dags-folder" if index == 0 else f"extra-{index}-{folder.name}",
-            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-            "kwargs": {"path": str(folder)},
+def dag_bundles(dag_folders: Iterable[Path], dag_repository: str | None = None) -> list[dict[str, Any]]:
+    """Return ``[dag_processor] dag_bundle_config_list``: the platform's DAGs plus ``dag_folders``.
+
+    The platform's DAGs are the bundle ``platform-dags``, as in the Helm overlays: a ``GitDagBundle``
+    tracking ``main`` of ``dag_repository`` (a git URL whose ``dags/`` holds them), or without one a
+    ``LocalDagBundle`` of the project's ``dags/``. Each extra folder is a ``LocalDagBundle``.
+    """
+    platform: dict[str, Any] = {"name": PLATFORM_BUNDLE}
+    if dag_repository is None:
+        platform |= {"classpath": LOCAL_BUNDLE, "kwargs": {"path": str(REPO_ROOT / "dags")}}
+    else:
+        platform |= {
+            "classpath": GIT_BUNDLE,
+            "kwargs": {"repo_url": dag_repository, "tracking_ref": "main", "subdir": "dags"},
         }
-        for index, folder in enumerate(folders)
+    extra = [
+        {"name": f"extra-{index}-{folder.name}", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(folder)}}
+        for index, folder in enumerate(dag_folders, start=1)
     ]
+    return [platform, *extra]
 
 
 def airflow_environment(
@@ -119,7 +136,11 @@ def airflow_environment(
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(dag_bundles(options.dag_folders)),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            dag_bundles(options.dag_folders, options.dag_repository)
+        ),
+        # Bundles are cloned per deployment, not into the machine-wide default under /tmp.
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(home / "dag-bundles"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
