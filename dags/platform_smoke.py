@@ -1,6 +1,6 @@
 """Platform smoke test: the smallest run that proves a deployment schedules and runs tasks.
 
-`dagger call e2e` deploys the image into a throw-away cluster and triggers this DAG through the REST
+`dagger call cluster-e2e` deploys the image into a throw-away cluster and triggers this DAG through the REST
 API; it succeeds when the scheduler queues both tasks, a Celery worker runs them, and the second one
 receives the first one's XCom through the Execution API. It never runs on a schedule.
 """

@@ -11,9 +11,11 @@ key (``pools.gpu_pool.slots``); unknown keys are errors too, so a misspelt key n
 
 The settings file is looked up in this order:
 
-1. the file named by the ``PLATFORM_SETTINGS_FILE`` environment variable;
+1. the file named by the ``PLATFORM_SETTINGS_FILE`` environment variable (and only it, when set);
 2. ``$AIRFLOW_HOME/config/platform.yaml`` (where the image carries it), when ``AIRFLOW_HOME`` is set;
-3. ``config/platform.yaml`` next to the plugins folder holding this package (the repository copy).
+3. ``config/platform.yaml`` next to the plugins folder holding this package (the repository copy);
+4. ``config/platform.yaml`` in the working directory or one of its parents (a checkout run from a
+   subfolder, or an installed wheel run from the project).
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ def settings_file_candidates() -> list[Path]:
     if airflow_home := os.environ.get("AIRFLOW_HOME"):
         candidates.append(Path(airflow_home) / SETTINGS_RELATIVE_PATH)
     candidates.append(Path(__file__).resolve().parents[2] / SETTINGS_RELATIVE_PATH)
+    cwd = Path.cwd()
+    candidates.extend(folder / SETTINGS_RELATIVE_PATH for folder in (cwd, *cwd.parents))
     return candidates
 
 

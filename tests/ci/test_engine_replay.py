@@ -115,8 +115,8 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "rollback": Scenario("rollback", {"env": "prod", "kubeconfig": KUBECONFIG, "revision": 3}),
     "status": Scenario("status", {"env": "staging", "kubeconfig": KUBECONFIG}),
-    "e2e": Scenario("e2e", answers={("Container", "stdout"): ephemeral_secrets_output}),
-    "dev": Scenario("dev"),
+    "cluster_e2e": Scenario("cluster_e2e", answers={("Container", "stdout"): ephemeral_secrets_output}),
+    "serve_image": Scenario("serve_image"),
     # Refused before any container runs.
     "deploy-unknown-env": Scenario(
         "deploy", {"env": "qa", "image": f"{REGISTRY}@{DIGEST}", "kubeconfig": KUBECONFIG}
@@ -135,7 +135,7 @@ COMPLETING = [name for name in SCENARIOS if name not in REFUSED]
 LIVE_CLUSTER = ("deploy-prod", "deploy-dry-run-live", "deploy-staging-tag", "rollback", "status")
 """Calls that read or change a live cluster through the given kubeconfig."""
 AGAIN = "#again"
-REPEATED = (*LIVE_CLUSTER, "e2e")
+REPEATED = (*LIVE_CLUSTER, "cluster_e2e")
 """Scenarios replayed twice: what changes between two identical calls is their cache-buster."""
 
 TOOLS = pins.TOOLS_BASE_IMAGE
@@ -160,8 +160,8 @@ EVALUATED_IMAGES: dict[str, set[str]] = {
     "deploy-staging-tag": {*DEPLOYS, pins.KUBECTL_IMAGE},
     "rollback": {pins.HELM_IMAGE, pins.KUBECTL_IMAGE},
     "status": {pins.HELM_IMAGE},
-    "e2e": {BUILT, pins.K3S_IMAGE, *DEPLOYS},
-    "dev": {BUILT},
+    "cluster_e2e": {BUILT, pins.K3S_IMAGE, *DEPLOYS},
+    "serve_image": {BUILT},
 }
 """The images of the containers each call runs (evaluates or returns)."""
 
@@ -182,8 +182,8 @@ SUPPORTING_IMAGES: dict[str, set[str]] = {
     "deploy-dry-run": {pins.UV_IMAGE},
     "deploy-dry-run-live": {pins.UV_IMAGE},
     "deploy-staging-tag": {pins.UV_IMAGE},
-    "e2e": {pins.UV_IMAGE},
-    "dev": {pins.POSTGRES_IMAGE},
+    "cluster_e2e": {pins.UV_IMAGE},
+    "serve_image": {pins.POSTGRES_IMAGE},
 }
 """Images of the containers only passed to others: the uv binary's source, the services, the renderer."""
 
@@ -608,7 +608,7 @@ def test_the_kubeconfig_is_mounted_as_the_given_secret_only(replays: Replays, na
         assert all(run.env["KUBECONFIG"] == helm_runner.KUBECONFIG_PATH for run in execs(container))
 
 
-@pytest.mark.parametrize("name", [*HELM_SCENARIOS[:4], "e2e"])
+@pytest.mark.parametrize("name", [*HELM_SCENARIOS[:4], "cluster_e2e"])
 def test_helm_installs_the_official_chart_by_its_name_with_the_env_values(
     replays: Replays, airflow_chart: dict[str, Any], name: str
 ) -> None:
@@ -632,7 +632,7 @@ def test_helm_installs_the_official_chart_by_its_name_with_the_env_values(
         assert flag_values(argv, "--values")[:2] == [helm.BASE_VALUES, helm.overlay_path(env)]
 
 
-@pytest.mark.parametrize("name", [*HELM_SCENARIOS, "e2e"])
+@pytest.mark.parametrize("name", [*HELM_SCENARIOS, "cluster_e2e"])
 def test_helm_runs_in_a_helm_4_image(replays: Replays, name: str) -> None:
     for container in replays[name].evaluated_containers():
         runs = execs(container)
@@ -678,7 +678,7 @@ def test_live_cluster_execs_carry_a_per_call_cache_buster(replays: Replays, name
     )
 
 
-@pytest.mark.parametrize("name", ["deploy-prod", "deploy-staging-tag", "e2e"])
+@pytest.mark.parametrize("name", ["deploy-prod", "deploy-staging-tag", "cluster_e2e"])
 def test_the_network_release_is_our_chart_beside_the_airflow_release(replays: Replays, name: str) -> None:
     upgrades = [run.argv for run in run_execs(replays[name]) if run.argv[:2] == ("helm", "upgrade")]
     assert [helm_chart_args(argv) for argv in upgrades] == [
@@ -696,7 +696,7 @@ def test_e2e_installs_into_a_fresh_cluster_per_call(replays: Replays) -> None:
         ]
         return run
 
-    first, second = install(replays["e2e"]), install(replays[f"e2e{AGAIN}"])
+    first, second = install(replays["cluster_e2e"]), install(replays[f"cluster_e2e{AGAIN}"])
     assert first.argv == second.argv
     assert first.step.digest != second.step.digest
 
@@ -713,7 +713,7 @@ def test_e2e_installs_into_a_fresh_cluster_per_call(replays: Replays) -> None:
 def test_e2e_points_the_kubeconfig_at_the_k3s_service(replays: Replays) -> None:
     (plaintext,) = {
         chain.args["plaintext"]
-        for chain in replays["e2e"].chains
+        for chain in replays["cluster_e2e"].chains
         if chain.field == "setSecret" and chain.args["name"].startswith("airflow-platform-e2e-kubeconfig-")
     }
     server = f"https://{k3s.ALIAS}:{k3s.API_PORT}"
@@ -808,7 +808,7 @@ def test_the_leak_detector(plaintext: str, text: str, found: bool) -> None:
     assert leaked(plaintext, text) is found
 
 
-@pytest.mark.parametrize("name", ["integration", "test", "reports", "e2e", "dev"])
+@pytest.mark.parametrize("name", ["integration", "test", "reports", "cluster_e2e", "serve_image"])
 def test_no_secret_plaintext_appears_outside_set_secret(replays: Replays, name: str) -> None:
     invocation = replays[name]
     secrets = {

@@ -17,10 +17,10 @@ from airflow_platform_ci.image import BUILD_ARG_NAMES, DOCKERFILE
 
 EXPECTED_FUNCTIONS = {
     "build", "lint", "dag_check", "unit", "integration", "chart", "test", "reports",
-    "publish", "deploy", "rollback", "status", "e2e", "dev",
+    "publish", "deploy", "rollback", "status", "cluster_e2e", "serve_image",
 }  # fmt: skip
 CHECKS = {"lint", "dag_check", "unit", "integration", "chart"}
-NEVER_CACHED = {"publish", "deploy", "rollback", "status", "e2e"}
+NEVER_CACHED = {"publish", "deploy", "rollback", "status", "cluster_e2e"}
 
 
 @pytest.fixture(scope="module")

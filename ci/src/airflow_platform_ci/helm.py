@@ -20,7 +20,7 @@ DIGEST_REQUIRED: Final = frozenset({"prod"})
 
 BASE_VALUES: Final = "helm/values.yaml"
 E2E_VALUES: Final = "helm/values-e2e.yaml"
-"""Applied over dev by ``e2e`` only: the preloaded image, a NodePort, the DAGs the image ships."""
+"""Applied over dev by ``cluster_e2e`` only: the preloaded image, a NodePort, the DAGs the image ships."""
 NETWORK_CHART: Final = "helm/network-policies"
 """Our chart of the NetworkPolicies chart 1.21.0 cannot express, installed as ``<release>-network``."""
 RELEASE_JOB_COMPONENTS: Final = ("run-airflow-migrations", "create-user-job")

@@ -1,4 +1,4 @@
-"""An ephemeral single-node k3s for ``e2e``, after Dagger's own k3s harness (``e2e/helm/k3s.go``).
+"""An ephemeral single-node k3s for ``cluster_e2e``, after Dagger's own k3s harness (``e2e/helm/k3s.go``).
 
 Like that harness: the cluster's state lives on engine-managed mounts, never on the container's
 overlay (containerd cannot run its overlayfs snapshotter on an overlay): ``/var/lib/rancher`` is a

@@ -283,7 +283,7 @@ class AirflowPlatform:
         return "\n".join(outputs)
 
     @never_cached
-    async def e2e(
+    async def cluster_e2e(
         self,
         smoke_dag: Annotated[
             str, Doc("DAG the smoke test triggers through the REST API (shipped in the image).")
@@ -339,11 +339,11 @@ class AirflowPlatform:
         return f"{applied}\n{installed}\n{smoke}"
 
     @function
-    def dev(
+    def serve_image(
         self,
         port: Annotated[int, Doc("Port of the Airflow API server and UI.")] = 8080,
     ) -> dagger.Service:
-        """Airflow standalone on the built image with Postgres and the repo's dags/ (dagger call dev up)."""
+        """Serve the built image as Airflow standalone with Postgres and dags/ (`serve-image up`)."""
         credentials = service_containers.service_secrets()
         return (
             self.build()

@@ -193,7 +193,7 @@ def expectation_label(config: Any) -> str:
     return f"{kind}(column={column})" if column else str(kind)
 
 
-def summarize(result: ExpectationSuiteValidationResult) -> dict[str, Any]:
+def summarize_validation(result: ExpectationSuiteValidationResult) -> dict[str, Any]:
     """A compact, JSON-ready summary: success, statistics and the failed expectations' names."""
     failed = [expectation_label(r.expectation_config) for r in result.results if not r.success]
     return {
@@ -431,7 +431,7 @@ class GreatExpectationsHook(BaseHook):
         if missing:
             raise MissingColumnsError(f"{source.describe()} lacks required column(s): {', '.join(missing)}")
         suite = self.build_suite("airflow_platform_data_quality", checks.expectations())
-        summary = summarize(self.validate(dataframe, suite))
+        summary = summarize_validation(self.validate(dataframe, suite))
         return CheckOutcome(
             passed=summary["success"], failed=summary["failed_expectations"], statistics=summary["statistics"]
         )

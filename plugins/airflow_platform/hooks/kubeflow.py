@@ -52,7 +52,7 @@ def classify_http_error(status: int, what: str) -> PlatformPermanentError | Plat
     return PlatformPermanentError(f"KFP API answered HTTP {status} for {what}")
 
 
-def _status_error(response: httpx.Response, call: ApiCall) -> Exception:
+def _kfp_status_error(response: httpx.Response, call: ApiCall) -> Exception:
     return classify_http_error(response.status_code, call.subject)
 
 
@@ -95,7 +95,7 @@ class KfpEndpoint:
         return RestEndpoint(
             base_url=self.base_url,
             service=SERVICE,
-            status_error=_status_error,
+            status_error=_kfp_status_error,
             headers=self.headers(),
             secrets=(self.token,) if self.token else (),
             verify=self.verify_ssl,

@@ -33,7 +33,7 @@ PAGERDUTY_CONN_ID = "pagerduty_events"
 """The platform's PagerDuty Events connection (config/platform.yaml); password = integration key."""
 
 
-def _status_error(response: httpx.Response, call: ApiCall) -> Exception:
+def _pagerduty_status_error(response: httpx.Response, call: ApiCall) -> Exception:
     return error_for_status(
         response.status_code, f"PagerDuty Events API answered HTTP {response.status_code}"
     )
@@ -72,7 +72,7 @@ class PlatformPagerdutyNotifier(PagerdutyNotifier):
         endpoint = RestEndpoint(
             base_url=events_url,
             service="PagerDuty Events API",
-            status_error=_status_error,
+            status_error=_pagerduty_status_error,
             secrets=(str(self.hook.integration_key),),
         )
         with RestClient(endpoint) as client:

@@ -9,7 +9,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_platform.exceptions import fail_task_on_permanent_error
-from airflow_platform.hooks.great_expectations import DataSource, GreatExpectationsHook, summarize
+from airflow_platform.hooks.great_expectations import DataSource, GreatExpectationsHook, summarize_validation
 from airflow_platform.lineage import LineageReporter, data_source
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class GreatExpectationsOperator(LineageReporter, BaseOperator):
         else:
             suite = hook.get_suite(self.expectation_suite_name)
         result = hook.validate(dataframe, suite)
-        summary = summarize(result)
+        summary = summarize_validation(result)
         summary["result_location"] = (
             hook.write_result(result, self.result_location) if self.result_location else None
         )

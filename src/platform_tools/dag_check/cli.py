@@ -10,7 +10,13 @@ from pathlib import Path
 
 from platform_tools.dag_check.environment import GateSetupError, prepare_environment, verify_policies_loaded
 from platform_tools.dag_check.problems import FileResult
-from platform_tools.dag_check.report import problem_lines, summarize, summary_table, write_json, write_junit
+from platform_tools.dag_check.report import (
+    problem_lines,
+    summarize_gate_results,
+    summary_table,
+    write_json,
+    write_junit,
+)
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -18,7 +24,7 @@ EXIT_USAGE = 2
 NO_DAG_FILES = "no DAG files"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def dag_check_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
         prog="dag-check",
@@ -50,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the gate and return the exit code."""
-    parser = build_parser()
+    parser = dag_check_parser()
     args = parser.parse_args(argv)
     paths = args.paths or [Path("dags")]
     missing = [path for path in paths if not path.exists()]
@@ -112,7 +118,7 @@ def discover(paths: list[Path]) -> list:
 
 
 def _report(args: argparse.Namespace, results: list[FileResult], wall: float, budget: float) -> int:
-    summary = summarize(results, wall, budget)
+    summary = summarize_gate_results(results, wall, budget)
     for line in problem_lines(results):
         print(line)
     if summary.problems:
@@ -127,7 +133,7 @@ def _report(args: argparse.Namespace, results: list[FileResult], wall: float, bu
 
 def _no_dag_files(args: argparse.Namespace, paths: list[Path], started: float) -> int:
     print(f"{NO_DAG_FILES} in {', '.join(map(str, paths))}")
-    summary = summarize([], time.monotonic() - started, args.budget or 0.0)
+    summary = summarize_gate_results([], time.monotonic() - started, args.budget or 0.0)
     if args.json:
         write_json(args.json, [], summary)
     if args.junit_xml:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LOCAL_SETTINGS_MODULE = "airflow_local_settings"
-SETTINGS_ENV_VAR = "PLATFORM_SETTINGS_FILE"
 
 
 class GateSetupError(RuntimeError):
@@ -52,25 +51,26 @@ def find_local_settings(plugins_folder: Path | None) -> Path:
     return Path(spec.origin).resolve()
 
 
-def find_settings_file(settings_file: Path | None) -> Path:
-    """Return the platform settings file: the argument, ``$PLATFORM_SETTINGS_FILE``, or the nearest one.
+def resolve_settings_file(settings_file: Path | None) -> Path:
+    """Return the platform settings file: the argument, else the one the settings loader finds.
 
-    The nearest one is ``config/platform.yaml`` in the working directory or one of its parents (the
-    repository root, or ``/opt/airflow`` in the image).
+    The loader's search (``airflow_platform.platform_settings.settings_file_candidates``) starts with
+    ``$PLATFORM_SETTINGS_FILE`` and ends with ``config/platform.yaml`` in the working directory or one of
+    its parents (the repository root, or ``/opt/airflow`` in the image).
 
     Raises:
-        GateSetupError: The file does not exist.
+        GateSetupError: The file does not exist (the message names every place searched).
     """
-    candidates = [settings_file] if settings_file else []
-    if not candidates and (override := os.environ.get(SETTINGS_ENV_VAR)):
-        candidates = [Path(override)]
-    if not candidates:
-        cwd = Path.cwd()
-        candidates = [folder / "config" / "platform.yaml" for folder in (cwd, *cwd.parents)]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
-    raise GateSetupError(f"platform settings file not found: {candidates[0]}")
+    from airflow_platform.platform_settings import PlatformSettingsError, find_settings_file
+
+    if settings_file is not None:
+        if not settings_file.is_file():
+            raise GateSetupError(f"platform settings file not found: {settings_file}")
+        return settings_file.resolve()
+    try:
+        return find_settings_file().resolve()
+    except PlatformSettingsError as error:
+        raise GateSetupError(str(error)) from None
 
 
 def prepare_environment(plugins_folder: Path | None, settings_file: Path | None) -> GateEnvironment:
@@ -85,9 +85,10 @@ def prepare_environment(plugins_folder: Path | None, settings_file: Path | None)
         GateSetupError: The cluster policies or the settings file cannot be found.
     """
     local_settings = find_local_settings(plugins_folder)
-    settings = find_settings_file(settings_file)
+    settings = resolve_settings_file(settings_file)
+    from airflow_platform.platform_settings import SETTINGS_ENV_VAR, load_platform_settings
+
     os.environ[SETTINGS_ENV_VAR] = str(settings)
-    from airflow_platform.platform_settings import load_platform_settings
 
     platform = load_platform_settings(settings)
     os.environ.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)

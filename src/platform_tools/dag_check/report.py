@@ -26,7 +26,7 @@ class Summary:
     budget_seconds: float
 
 
-def summarize(results: list[FileResult], wall_seconds: float, budget_seconds: float) -> Summary:
+def summarize_gate_results(results: list[FileResult], wall_seconds: float, budget_seconds: float) -> Summary:
     """Count files, DAGs and problems."""
     by_rule = Counter(problem.rule_id for result in results for problem in result.problems)
     failed = sum(1 for result in results if not result.passed)

@@ -24,7 +24,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 
 
-def build_parser() -> argparse.ArgumentParser:
+def settings_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command and return its exit code."""
-    args = build_parser().parse_args(argv)
+    args = settings_parser().parse_args(argv)
     from sqlalchemy.exc import SQLAlchemyError
 
     from platform_tools.settings_apply.metadata_writer import write_plan

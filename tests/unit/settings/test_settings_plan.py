@@ -15,7 +15,7 @@ from platform_tools.settings_apply.connection_details import (
     SettingsInputError,
     load_connection_details,
 )
-from platform_tools.settings_apply.settings_command import build_parser
+from platform_tools.settings_apply.settings_command import settings_parser
 from platform_tools.settings_apply.settings_plan import build_plan
 
 SETTINGS = load_platform_settings(REPO_ROOT / "config" / "platform.yaml")
@@ -105,7 +105,7 @@ def test_no_message_or_summary_carries_a_credential(tmp_path: Path) -> None:
 
 
 def test_the_command_has_apply_and_check() -> None:
-    parser = build_parser()
+    parser = settings_parser()
     assert parser.parse_args(["apply", "--connections", "c.json"]).connections == Path("c.json")
     assert parser.parse_args(["check"]).command == "check"
     with pytest.raises(SystemExit):
