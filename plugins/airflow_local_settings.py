@@ -15,6 +15,10 @@ Rules (rule id, what it checks):
 - ``EXECUTOR``: tasks name only executors listed in ``executors``;
 - ``SLA``: no SLA arguments (``sla``, ``sla_miss_callback``; removed in Airflow 3, use ``DeadlineAlert``);
 - ``DEPRECATED-IMPORT``: the DAG file imports Airflow only from ``airflow.sdk`` and ``airflow.providers``.
+
+Every Airflow process imports this module before its plugins, so it is also where an OpenLineage
+endpoint (``OPENLINEAGE_URL``, see helm/SECRETS.md) gets the platform's HTTP transport
+(:func:`airflow_platform.lineage_settings.tune_openlineage_transport`); without one, nothing changes.
 """
 
 from __future__ import annotations
@@ -27,11 +31,14 @@ from typing import Any
 
 from airflow.exceptions import AirflowClusterPolicyViolation
 
+from airflow_platform.lineage_settings import tune_openlineage_transport
 from airflow_platform.platform_settings import PlatformSettings, load_platform_settings
 
 # Only the policy hooks are handed to Airflow: import_local_settings copies every other public name
 # of this module into airflow.settings.
 __all__ = ["dag_policy", "task_policy"]
+
+tune_openlineage_transport()
 
 ALLOWED_AIRFLOW_PACKAGES = ("airflow.sdk", "airflow.providers")
 SLA_ARGUMENTS = frozenset({"sla", "sla_miss_callback"})

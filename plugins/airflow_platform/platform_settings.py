@@ -1,8 +1,9 @@
-"""The typed platform settings (``config/platform.yaml``): rules, executors, pools, variables, connections.
+"""The typed ``config/platform.yaml``: DAG rules, executors, pools, variables, connections, lineage.
 
 This is the one reader of the file. The cluster policies and the DAG factory take their thresholds from
 it, ``dag-check`` its executors and pools, ``platform-settings`` (``platform_tools.settings_apply``) the
-pools, variables and connection definitions it applies, and the tests and the devkit what they check.
+pools, variables and connection definitions it applies, :mod:`airflow_platform.lineage_settings` the
+OpenLineage options, and the tests and the devkit what they check.
 
 The cluster policies run inside the production dag-processor, where only ``plugins/`` and ``config/``
 exist, so this module depends on nothing but the standard library and PyYAML (an Airflow dependency).
@@ -75,6 +76,25 @@ class ConnectionSpec:
 
 
 @dataclass(frozen=True)
+class LineageSettings:
+    """Platform-wide OpenLineage options; the endpoint (URL, API key) is per deployment, not here.
+
+    Attributes:
+        namespace: ``[openlineage] namespace``: the namespace of the jobs this Airflow reports.
+        execute_in_thread: ``[openlineage] execute_in_thread``: emit from a thread of the task process
+            (instead of a forked child) that the task waits on for at most ``execution_timeout_seconds``.
+        execution_timeout_seconds: ``[openlineage] execution_timeout``: the longest a task waits for the
+            emission of one event (START, COMPLETE).
+        transport_timeout_seconds: The HTTP transport's connect and read timeout; one attempt per event.
+    """
+
+    namespace: str
+    execute_in_thread: bool
+    execution_timeout_seconds: int
+    transport_timeout_seconds: float
+
+
+@dataclass(frozen=True)
 class PlatformSettings:
     """The parsed platform settings file."""
 
@@ -84,6 +104,7 @@ class PlatformSettings:
     pools: Mapping[str, PoolSpec]
     variables: Mapping[str, VariableSpec]
     connections: Mapping[str, ConnectionSpec]
+    lineage: LineageSettings
 
     @property
     def pool_names(self) -> frozenset[str]:
@@ -143,11 +164,17 @@ def _load_cached(path: Path) -> PlatformSettings:
     return _parse(path, document)
 
 
-ROOT_KEYS = ("dag_rules", "executors", "pools", "variables", "connections")
+ROOT_KEYS = ("dag_rules", "executors", "pools", "variables", "connections", "lineage")
 DAG_RULE_KEYS = ("min_retries", "forbidden_owners", "min_tags", "parse_time_budget_seconds")
 POOL_KEYS = ("slots", "description")
 VARIABLE_KEYS = ("value", "description")
 CONNECTION_KEYS = ("conn_type", "description")
+LINEAGE_KEYS = (
+    "namespace",
+    "execute_in_thread",
+    "execution_timeout_seconds",
+    "transport_timeout_seconds",
+)
 
 
 def _parse(path: Path, document: object) -> PlatformSettings:
@@ -192,6 +219,33 @@ def _parse(path: Path, document: object) -> PlatformSettings:
         pools=pools,
         variables=variables,
         connections=connections,
+        lineage=_lineage(path, root.get("lineage")),
+    )
+
+
+def _lineage(path: Path, value: object) -> LineageSettings:
+    section = _mapping(path, "lineage", value, allowed=LINEAGE_KEYS)
+    namespace = _value(path, "lineage.namespace", section.get("namespace"))
+    in_thread = _boolean(path, "lineage.execute_in_thread", section.get("execute_in_thread"))
+    execution_timeout = _integer(
+        path, "lineage.execution_timeout_seconds", section.get("execution_timeout_seconds")
+    )
+    transport_timeout = _positive_number(
+        path, "lineage.transport_timeout_seconds", section.get("transport_timeout_seconds")
+    )
+    # requests applies the timeout to the connect and to the read: one attempt can take twice as long.
+    # The emitting thread must finish within the provider's wait, so that the failure is logged once
+    # by the thread instead of the thread being abandoned and reported separately.
+    if execution_timeout <= 2 * transport_timeout:
+        raise PlatformSettingsError(
+            f"{path}: key 'lineage.execution_timeout_seconds' must exceed twice "
+            f"lineage.transport_timeout_seconds ({transport_timeout:g}), got {execution_timeout}"
+        )
+    return LineageSettings(
+        namespace=namespace,
+        execute_in_thread=in_thread,
+        execution_timeout_seconds=execution_timeout,
+        transport_timeout_seconds=transport_timeout,
     )
 
 
@@ -248,6 +302,12 @@ def _strings(path: Path, key: str, value: object) -> list[str]:
 def _integer(path: Path, key: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise PlatformSettingsError(f"{path}: key '{key}' must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _boolean(path: Path, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise PlatformSettingsError(f"{path}: key '{key}' must be true or false, got {value!r}")
     return value
 
 

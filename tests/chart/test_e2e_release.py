@@ -62,19 +62,24 @@ def test_the_network_paths_airflow_needs_stay_open(
     assert [str(problem) for problem in cut_paths(objects, e2e_release.namespace)] == []
 
 
-def referenced_secrets(release: RenderedRelease) -> set[tuple[str, str | None]]:
-    """Every (Secret, key) the release's pods read; key ``None`` for a whole Secret (volume, envFrom)."""
+def referenced_secrets(release: RenderedRelease, *, optional: bool = False) -> set[tuple[str, str | None]]:
+    """Every (Secret, key) the release's pods need; key ``None`` for a whole Secret (volume, envFrom).
+
+    With ``optional``, the ones they read only if present (``optional: true``) instead.
+    """
     found: set[tuple[str, str | None]] = set()
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
+            reference: tuple[dict, str | None] | None = None
             if "secretKeyRef" in node:
-                ref = node["secretKeyRef"]
-                found.add((ref["name"], ref["key"]))
+                reference = (node["secretKeyRef"], node["secretKeyRef"]["key"])
             elif "secretRef" in node:
-                found.add((node["secretRef"]["name"], None))
+                reference = (node["secretRef"], None)
             elif "secret" in node and isinstance(node["secret"], dict) and "secretName" in node["secret"]:
-                found.add((node["secret"]["secretName"], None))
+                reference = ({**node["secret"], "name": node["secret"]["secretName"]}, None)
+            if reference and bool(reference[0].get("optional")) == optional:
+                found.add((reference[0]["name"], reference[1]))
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -99,3 +104,14 @@ def test_ephemeral_secrets_satisfy_every_secret_the_e2e_release_reads(e2e_releas
         if name not in rendered_secrets and (name not in generated or (key and key not in generated[name]))
     )
     assert missing == []
+
+
+def test_the_e2e_release_needs_no_lineage_secret(e2e_release: RenderedRelease) -> None:
+    # ephemeral-secrets creates no airflow-openlineage: the release reads it only if present, so the
+    # e2e release runs with lineage off.
+    assert referenced_secrets(e2e_release, optional=True) == {
+        ("airflow-openlineage", "url"),
+        ("airflow-openlineage", "api_key"),
+    }
+    listed = ephemeral_secrets.manifests("dev", e2e_release.namespace, ephemeral_secrets.generate())
+    assert "airflow-openlineage" not in {item["metadata"]["name"] for item in listed["items"]}

@@ -15,11 +15,14 @@ whose ``main`` has ``dags/``, e.g. ``file://$PWD`` for your own commits).
 Differences from production, because a laptop has no cluster: tasks pinned to ``KubernetesExecutor``
 run on the Celery worker (see :mod:`platform_devkit.loopback.airflow_routing`), and connections to
 external services other than the warehouse are left for the developer to add. New DAGs start paused.
+OpenLineage is off unless ``--lineage-url`` names an endpoint (e.g. a local Marquez); its API key, if
+it needs one, is read from ``$OPENLINEAGE_API_KEY``, never from the command line.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import sys
@@ -29,6 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from airflow_platform.lineage_settings import API_KEY_VARIABLE, LineageEndpoint
 from platform_devkit.loopback.airflow_deployment import ADMIN_USERNAME, remove_home, start_airflow
 from platform_devkit.loopback.airflow_environment import AirflowOptions
 from platform_devkit.loopback.airflow_processes import LoopbackAirflow
@@ -54,7 +58,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="URL",
         help="a git repository whose main branch has dags/ (default: a new one with a copy of dags/)",
     )
+    parser.add_argument(
+        "--lineage-url",
+        metavar="URL",
+        help=f"send OpenLineage events to this endpoint, with ${API_KEY_VARIABLE} as its API key if set "
+        "(default: lineage off)",
+    )
     return parser.parse_args(argv)
+
+
+def lineage_endpoint(url: str | None) -> LineageEndpoint | None:
+    """The OpenLineage endpoint of ``--lineage-url``, its API key from the environment; none without a URL."""
+    if not url:
+        return None
+    return LineageEndpoint(url=url, api_key=os.environ.get(API_KEY_VARIABLE) or None)
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -116,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
                 dag_repository=repository_url,
                 use_job_schedule=True,
                 paused_at_creation=not args.unpause_all,
+                lineage_endpoint=lineage_endpoint(args.lineage_url),
             ),
         )
         admin = platform.users["Admin"]

@@ -1,4 +1,4 @@
-"""``ephemeral-secrets``: fresh Secrets for a throw-away environment (``dagger call cluster-e2e``, a local dev).
+"""``ephemeral-secrets``: fresh Secrets for a throw-away environment (``cluster-e2e``, a local dev).
 
 The release reads every credential from a Secret created before the install (helm/SECRETS.md). For
 environments that live minutes and hold no data, this command generates all of them at once, with

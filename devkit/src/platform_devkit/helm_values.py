@@ -49,6 +49,8 @@ SECRET_POINTER = re.compile(
     r"<from Secret (?P<name>[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?), key (?P<key>[-._a-zA-Z0-9]+)>"
 )
 SECRET_ENV_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|FERNET_KEY|API_KEY|PRIVATE_KEY|SQL_ALCHEMY_CONN)")
+# Chart values holding container ``env``/``envFrom`` entries as a templated YAML string, not a list.
+TEMPLATED_ENV_KEYS = frozenset({"extraEnv", "extraEnvFrom"})
 
 
 class ValuesError(ValueError):
@@ -207,12 +209,16 @@ def validate_layers(layers: Sequence[Layer], schema: Mapping[str, Any] | None = 
 
 
 def _walk(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Yield ``(path, node)`` for every node; a templated env string is walked as the entries it holds."""
     yield path, node
     if isinstance(node, dict):
         for key, value in node.items():
             yield from _walk(value, (*path, key))
     elif isinstance(node, list):
         for index, value in enumerate(node):
+            yield from _walk(value, (*path, index))
+    elif isinstance(node, str) and path and path[-1] in TEMPLATED_ENV_KEYS:
+        for index, value in enumerate(yaml.safe_load(node) or []):
             yield from _walk(value, (*path, index))
 
 
@@ -222,7 +228,8 @@ def find_clear_text_secrets(values: Mapping[str, Any]) -> list[str]:
     Flagged: a credential-like key (password, secret, token, ...) with a non-empty literal string,
     an env entry named like a credential with a literal ``value``, and a URL with an embedded password.
     Secret names and keys inside Secrets (``*SecretName``, ``secretKey``, ...) are references, and so
-    is a value that is exactly a pointer to a Secret (``<from Secret NAME, key KEY>``).
+    is a value that is exactly a pointer to a Secret (``<from Secret NAME, key KEY>``). The entries of
+    the templated ``extraEnv``/``extraEnvFrom`` strings are checked as env entries too.
     """
     findings = []
     for path, node in _walk(values):
@@ -261,6 +268,4 @@ def referenced_secret_names(values: Mapping[str, Any]) -> set[str]:
             for ref in ("secretKeyRef", "secretRef"):
                 if isinstance(node.get(ref), dict) and node[ref].get("name"):
                     names.add(node[ref]["name"])
-        if key == "extraEnvFrom" and isinstance(node, str):
-            names |= referenced_secret_names({"items": yaml.safe_load(node) or []})
     return names

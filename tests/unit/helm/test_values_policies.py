@@ -93,6 +93,10 @@ def test_no_known_default_password_in_any_helm_file(path: Path) -> None:
             {"config": {"database": {"sql_alchemy_conn": "postgresql://airflow:<generated>@db/airflow"}}},
             "config.database.sql_alchemy_conn (URL with a password)",
         ),
+        (
+            {"extraEnv": "- name: OPENLINEAGE_API_KEY\n  value: <generated>\n"},
+            "extraEnv[0].value (env OPENLINEAGE_API_KEY)",
+        ),
     ],
 )
 def test_a_clear_text_credential_in_an_overlay_is_reported_by_key_path(
@@ -114,6 +118,9 @@ def test_secret_references_are_not_flagged() -> None:
         ],
         "pgbouncer": {"metricsExporterSidecar": {"statsSecretKey": "connection"}},
         "createUserJob": {"defaultUser": {"password": "<from Secret airflow-dev-admin, key password>"}},
+        "extraEnv": yaml.safe_dump(
+            [{"name": "X_API_KEY", "valueFrom": {"secretKeyRef": {"name": "s", "key": "api_key"}}}]
+        ),
     }
     assert find_clear_text_secrets(references) == []
 
@@ -136,6 +143,14 @@ def test_a_secret_pointer_names_a_referenced_secret() -> None:
     pointer = "<from Secret airflow-dev-postgres, key postgres-password>"
     values = {"data": {"metadataConnection": {"pass": pointer}}}
     assert referenced_secret_names(values) == {"airflow-dev-postgres"}
+
+
+def test_secrets_named_in_templated_env_strings_are_referenced() -> None:
+    values = {
+        "extraEnv": yaml.safe_dump([{"name": "X", "valueFrom": {"secretKeyRef": {"name": "a", "key": "k"}}}]),
+        "extraEnvFrom": yaml.safe_dump([{"secretRef": {"name": "b"}}]),
+    }
+    assert referenced_secret_names(values) == {"a", "b"}
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)

@@ -9,6 +9,7 @@ import yaml
 
 from airflow_platform.platform_settings import (
     ConnectionSpec,
+    LineageSettings,
     PlatformSettingsError,
     PoolSpec,
     VariableSpec,
@@ -47,6 +48,18 @@ def test_the_repository_settings_load_typed() -> None:
     )
     assert set(settings.variables) == set(raw["variables"])
     assert set(settings.connections) == set(raw["connections"])
+    assert settings.lineage == LineageSettings(
+        namespace=raw["lineage"]["namespace"],
+        execute_in_thread=raw["lineage"]["execute_in_thread"],
+        execution_timeout_seconds=raw["lineage"]["execution_timeout_seconds"],
+        transport_timeout_seconds=float(raw["lineage"]["transport_timeout_seconds"]),
+    )
+
+
+def test_the_lineage_settings_keep_a_slow_endpoint_from_holding_tasks() -> None:
+    lineage = load_platform_settings(SETTINGS_FILE).lineage
+    assert lineage.execute_in_thread is True
+    assert lineage.execution_timeout_seconds > 2 * lineage.transport_timeout_seconds
 
 
 def _broken(mutate) -> dict:
@@ -82,6 +95,25 @@ BROKEN = {
     "description not a string": (
         lambda d: d["pools"]["api_calls"].update(description=["x"]),
         "pools.api_calls.description",
+    ),
+    "lineage missing": (lambda d: d.pop("lineage"), "lineage"),
+    "misspelt lineage key": (lambda d: d["lineage"].update(namspace="x"), "lineage.namspace"),
+    "empty lineage namespace": (lambda d: d["lineage"].update(namespace=""), "lineage.namespace"),
+    "execute_in_thread not a boolean": (
+        lambda d: d["lineage"].update(execute_in_thread="yes"),
+        "lineage.execute_in_thread",
+    ),
+    "execution timeout not a whole number of seconds": (
+        lambda d: d["lineage"].update(execution_timeout_seconds=5.5),
+        "lineage.execution_timeout_seconds",
+    ),
+    "transport timeout zero": (
+        lambda d: d["lineage"].update(transport_timeout_seconds=0),
+        "lineage.transport_timeout_seconds",
+    ),
+    "execution timeout within two transport timeouts": (
+        lambda d: d["lineage"].update(execution_timeout_seconds=4, transport_timeout_seconds=2),
+        "lineage.execution_timeout_seconds",
     ),
 }
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_platform.lineage_settings import LineageEndpoint, openlineage_environment
+from airflow_platform.platform_settings import load_platform_settings
 from platform_devkit.loopback.base import free_port
 from platform_devkit.repository import REPO_ROOT
 
@@ -52,6 +54,7 @@ class AirflowOptions:
             declared variables (``environment``, ``data_lake_bucket``), as the Helm overlays set them;
             passed as ``AIRFLOW__PLATFORM__*`` and read by ``platform-settings apply``.
         extra_env: More environment for every process (e.g. ``PLATFORM_*`` variables of the DAGs).
+        lineage_endpoint: Where OpenLineage events go; ``None``: no transport, so lineage is off.
     """
 
     dag_folders: tuple[Path, ...] = ()
@@ -64,6 +67,7 @@ class AirflowOptions:
     role_users: bool = True
     platform_config: Mapping[str, str] = field(default_factory=dict)
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    lineage_endpoint: LineageEndpoint | None = None
 
 
 def dag_bundles(dag_folders: Iterable[Path], dag_repository: str | None = None) -> list[dict[str, Any]]:
@@ -101,12 +105,14 @@ def airflow_environment(
     """Return the environment every Airflow process of one deployment runs with.
 
     The caller's ``AIRFLOW__*``/``AIRFLOW_CONN_*``/``AIRFLOW_VAR_*`` variables are dropped (the test
-    session sets ``UNIT_TEST_MODE``, which must not leak into a real deployment).
+    session sets ``UNIT_TEST_MODE``, which must not leak into a real deployment), and so are its
+    ``OPENLINEAGE*`` ones: only ``options.lineage_endpoint`` turns lineage on.
     """
     inherited = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")) and key != "AIRFLOW_HOME"
+        if not key.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_", "OPENLINEAGE"))
+        and key != "AIRFLOW_HOME"
     }
     api_url = f"http://127.0.0.1:{api_port}"
     config = {
@@ -154,7 +160,8 @@ def airflow_environment(
         # The platform's sensors wait in the triggerer, not in a worker slot (as in the Helm values).
         "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
         "AIRFLOW__METRICS__STATSD_ON": "False",
-        "AIRFLOW__OPENLINEAGE__DISABLED": "True",
+        # OpenLineage as in the cluster: off without an endpoint, because no transport is configured.
+        **openlineage_environment(load_platform_settings(SETTINGS_FILE).lineage, options.lineage_endpoint),
         # Without a cluster the Kubernetes provider must not try to reach one.
         "AIRFLOW__KUBERNETES_EXECUTOR__IN_CLUSTER": "False",
         "PYTHONUNBUFFERED": "1",
