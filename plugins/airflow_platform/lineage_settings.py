@@ -46,7 +46,9 @@ class LineageEndpoint:
     """Where a deployment sends its lineage events.
 
     Attributes:
-        url: The HTTP(S) base URL of the OpenLineage API; events are posted to ``<url>/api/v1/lineage``.
+        url: The HTTP(S) base URL of the OpenLineage API; events are posted to ``api/v1/lineage``
+            resolved against it as a URL reference (a URL with a path keeps it only up to its last
+            ``/``, as in the OpenLineage client).
         api_key: Sent as ``Authorization: Bearer <api_key>``; ``None`` for an endpoint without one.
     """
 

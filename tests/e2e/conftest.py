@@ -8,7 +8,9 @@ connections are applied by ``platform-settings apply``, the command of the Helm 
 after ``airflow db migrate``; the connections' details point at the session's MLflow server, S3 (moto),
 PostgreSQL (as the warehouse), SMTP receiver and webhook receiver (Slack, PagerDuty and the partner
 API), and ``[platform]`` sets the variables ``environment``, ``data_lake_bucket`` and
-``model_approval_required`` (promotions wait for a ModelApprover, as in prod).
+``model_approval_required`` (promotions wait for a ModelApprover, as in prod). OpenLineage events go
+to the webhook receiver too (``lineage_endpoint``: URL and API key, as the optional Secret
+``airflow-openlineage`` gives them to a cluster).
 
 The platform's DAGs are read as in production, through a ``GitDagBundle`` (bundle ``platform-dags``,
 branch ``main``), from a local git repository the session creates with a copy of ``dags/``
@@ -29,6 +31,7 @@ A failing test gets the log tail of every Airflow process attached to its report
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import tempfile
 import time
@@ -37,6 +40,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_platform.lineage_settings import LineageEndpoint
 from platform_devkit.loopback.airflow_dags import (
     LoadedDags,
     StartedRuns,
@@ -72,8 +76,15 @@ def dag_repository() -> Iterator[DagRepository]:
 
 
 @pytest.fixture(scope="session")
+def lineage_endpoint(webhook_receiver: WebhookReceiver) -> LineageEndpoint:
+    """The OpenLineage endpoint of the deployment: the webhook receiver, with a generated API key."""
+    return LineageEndpoint(url=webhook_receiver.url, api_key=secrets.token_urlsafe(24))
+
+
+@pytest.fixture(scope="session")
 def airflow_platform(
     dag_repository: DagRepository,
+    lineage_endpoint: LineageEndpoint,
     postgres: PostgresService,
     redis_service: RedisService,
     s3: S3Service,
@@ -101,6 +112,7 @@ def airflow_platform(
         AirflowOptions(
             dag_folders=(E2E_DAGS,),
             dag_repository=dag_repository.url,
+            lineage_endpoint=lineage_endpoint,
             use_job_schedule=True,
             # [platform] of this deployment, as a Helm overlay sets it: the variables' values here.
             platform_config={

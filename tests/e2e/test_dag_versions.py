@@ -91,16 +91,6 @@ def _bundle_versions(platform: LoopbackAirflow, dag_id: str) -> list[str | None]
     return [version["bundle_version"] for version in platform.api.dag_versions(dag_id)]
 
 
-def _report(platform: LoopbackAirflow, run_id: str) -> object:
-    with platform.api.http() as admin:
-        response = admin.get(
-            f"/api/v2/dags/{VERSIONED_DAG}/dagRuns/{run_id}/taskInstances/report/xcomEntries/return_value",
-            params={"deserialize": True},
-        )
-    response.raise_for_status()
-    return response.json()["value"]
-
-
 def test_a_commit_is_a_new_dag_version_and_a_running_run_finishes_on_its_own(
     airflow_platform: LoopbackAirflow, dag_repository: DagRepository, tmp_path: Path
 ) -> None:
@@ -122,13 +112,13 @@ def test_a_commit_is_a_new_dag_version_and_a_running_run_finishes_on_its_own(
     assert run["state"] == "success"
     assert run["bundle_version"] == first
     assert [version["version_number"] for version in run["dag_versions"]] == [1]
-    assert _report(airflow_platform, held) == "v1"
+    assert airflow_platform.api.xcom(VERSIONED_DAG, held, "report") == "v1"
 
     after = airflow_platform.api.trigger(VERSIONED_DAG)
     run = airflow_platform.api.wait_for_run(VERSIONED_DAG, after, timeout=120)
     assert run["state"] == "success"
     assert run["bundle_version"] == second
-    assert _report(airflow_platform, after) == "v2"
+    assert airflow_platform.api.xcom(VERSIONED_DAG, after, "report") == "v2"
 
 
 def test_an_unreachable_repository_is_reported_and_the_last_good_version_is_kept(

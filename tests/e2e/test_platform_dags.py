@@ -98,23 +98,13 @@ def test_enterprise_pipeline_succeeds_with_the_deploy_branch(
         assert task in states, f"{task} missing from {sorted(states)}"
 
 
-def _xcom(platform: LoopbackAirflow, run_id: str, task_id: str) -> object:
-    with platform.api.http() as admin:
-        response = admin.get(
-            f"/api/v2/dags/{ENTERPRISE_DAG}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value",
-            params={"deserialize": True},
-        )
-    response.raise_for_status()
-    return response.json()["value"]
-
-
 def test_enterprise_pipeline_model_is_on_the_mlflow_server(
     airflow_platform: LoopbackAirflow, enterprise_run: str, mlflow_server: MlflowService
 ) -> None:
     assert (
         airflow_platform.api.wait_for_run(ENTERPRISE_DAG, enterprise_run, timeout=600)["state"] == "success"
     )
-    trained = _xcom(airflow_platform, enterprise_run, "train.train_model")
+    trained = airflow_platform.api.xcom(ENTERPRISE_DAG, enterprise_run, "train.train_model")
     assert isinstance(trained, dict)
     api = f"{mlflow_server.tracking_uri}/api/2.0/mlflow"
     mlflow_run = httpx.get(f"{api}/runs/get", params={"run_id": trained["run_id"]}, timeout=10).json()["run"]
@@ -130,7 +120,7 @@ def test_enterprise_pipeline_model_is_on_the_mlflow_server(
     assert champion["run_id"] == trained["run_id"]
     assert champion["status"] == "READY"
     assert "challenger" in champion.get("aliases", []) or "champion" in champion.get("aliases", [])
-    registered = _xcom(airflow_platform, enterprise_run, "deploy.register_model")
+    registered = airflow_platform.api.xcom(ENTERPRISE_DAG, enterprise_run, "deploy.register_model")
     assert isinstance(registered, dict)
     assert str(registered["version"]) == champion["version"]
 

@@ -32,6 +32,7 @@ from airflow_client.client import (
     TaskInstanceApi,
     TriggerDAGRunPostBody,
     UpdateHITLDetailPayload,
+    XComApi,
 )
 from airflow_client.client.exceptions import ApiException, NotFoundException
 from pydantic import BaseModel
@@ -260,3 +261,11 @@ class AirflowRestClient:
                 asset_id=asset.id, limit=PAGE, order_by=["timestamp"], _request_timeout=REQUEST_TIMEOUT
             )
         return [as_json(event) for event in events.asset_events]
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        """Return a task's XCom value, deserialized (``GET .../xcomEntries/{key}?deserialize=true``)."""
+        with self.official() as client:
+            entry = XComApi(client).get_xcom_entry(
+                dag_id, task_id, run_id, key, deserialize=True, _request_timeout=REQUEST_TIMEOUT
+            )
+        return as_json(entry)["value"]
