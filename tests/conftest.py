@@ -8,8 +8,10 @@ own temporary directory, and stops at the end. A service that cannot start is a 
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn, TypeVar
@@ -40,15 +42,38 @@ os.environ.update(
 )
 
 T = TypeVar("T")
+SESSION_STARTED = pytest.StashKey[float]()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test with its tier, the first folder below ``tests/``."""
+    """Mark every test with its tier (the first folder below ``tests/``) and its xdist group.
+
+    With ``-n 2 --dist loadgroup`` (what ``scripts/test`` runs), the e2e tier, which shares one Airflow
+    deployment and runs its modules in order, is one group on one worker; every other tier is the other
+    group, on the other worker.
+    """
     tests_dir = REPO_ROOT / "tests"
     for item in items:
         relative = Path(item.fspath).resolve().relative_to(tests_dir)
-        if relative.parts and relative.parts[0] in TIERS:
-            item.add_marker(relative.parts[0])
+        tier = relative.parts[0] if relative.parts and relative.parts[0] in TIERS else None
+        if tier is not None:
+            item.add_marker(tier)
+        item.add_marker(pytest.mark.xdist_group("e2e" if tier == "e2e" else "suite"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Note when the session started, so that only this session's timing reports are printed."""
+    config.stash[SESSION_STARTED] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Print the timing reports the tiers wrote in this session (e.g. the e2e tier's, from its worker)."""
+    for report in sorted((REPO_ROOT / "reports").glob("*-timings.json")):
+        if report.stat().st_mtime < config.stash[SESSION_STARTED]:
+            continue
+        terminalreporter.section(f"{report.stem.removesuffix('-timings')} timings (seconds)")
+        for key, value in sorted(json.loads(report.read_text()).items()):
+            terminalreporter.write_line(f"{key}: {value:.1f}")
 
 
 def skip_or_fail(message: str) -> NoReturn:

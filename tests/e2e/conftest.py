@@ -31,6 +31,7 @@ A failing test gets the log tail of every Airflow process attached to its report
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import tempfile
@@ -209,9 +210,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the end-to-end timings (fixture start to api-server, to DAG runs finishing)."""
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the end-to-end timings to ``reports/e2e-timings.json`` (printed at the end of the run)."""
     if TIMINGS:
-        terminalreporter.section("e2e timings (seconds)")
-        for key, value in sorted(TIMINGS.items()):
-            terminalreporter.write_line(f"{key}: {value:.1f}")
+        report = Path(__file__).resolve().parents[2] / "reports" / "e2e-timings.json"
+        report.parent.mkdir(exist_ok=True)
+        report.write_text(json.dumps(TIMINGS, indent=2, sort_keys=True) + "\n")
