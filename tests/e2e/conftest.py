@@ -5,7 +5,8 @@ api-server, scheduler, dag-processor, triggerer and a Celery worker as separate 
 session's PostgreSQL (metadata database and Celery result backend) and Redis (broker), with the FAB
 auth manager (``helm/webserver_config.py``) and one user per role. The platform's pools, variables and
 connections are applied by ``platform-settings apply``, the command of the Helm migration Job, right
-after ``airflow db migrate``; the connections' details point at the session's MLflow server, S3 (moto),
+after ``airflow db migrate``; the connections' details point at the session's MLflow server (with a
+generated bearer token, ``mlflow_token``, which the server ignores), S3 (moto),
 PostgreSQL (as the warehouse), SMTP receiver and webhook receiver (Slack, PagerDuty and the partner
 API), and ``[platform]`` sets the variables ``environment`` and ``data_lake_bucket``.
 
@@ -19,6 +20,7 @@ A failing test gets the log tail of every Airflow process attached to its report
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,11 +46,18 @@ TIMINGS: dict[str, float] = {}
 
 
 @pytest.fixture(scope="session")
+def mlflow_token() -> str:
+    """The bearer token of the deployment's ``mlflow_default`` (the server ignores it; tests seek leaks)."""
+    return secrets.token_hex(16)
+
+
+@pytest.fixture(scope="session")
 def airflow_platform(
     postgres: PostgresService,
     redis_service: RedisService,
     s3: S3Service,
     mlflow_server: MlflowService,
+    mlflow_token: str,
     smtp_server: SmtpReceiver,
     webhook_receiver: WebhookReceiver,
 ) -> Iterator[LoopbackAirflow]:
@@ -57,6 +66,7 @@ def airflow_platform(
     postgres.create_database(WAREHOUSE_DATABASE)
     services = ExternalServices(
         mlflow_uri=mlflow_server.tracking_uri,
+        mlflow_token=mlflow_token,
         s3=s3,
         warehouse=postgres,
         warehouse_database=WAREHOUSE_DATABASE,
