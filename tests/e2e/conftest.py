@@ -42,6 +42,14 @@ E2E_DAGS = Path(__file__).parent / "dags"
 ENTERPRISE_DAG = "enterprise_ml_pipeline"
 WAREHOUSE_DATABASE = "warehouse"
 _RUNNING: list[LoopbackAirflow] = []
+FAULT_MODULES = (
+    "test_scheduler_fault",
+    "test_triggerer_fault",
+    "test_worker_fault",
+    "test_mlflow_fault",
+    "test_metadata_db_fault",
+)
+"""The modules of the ``faults`` tests, in the order they run (after every other e2e test)."""
 TIMINGS: dict[str, float] = {}
 
 
@@ -133,12 +141,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the scheduler fault test and the dev-command test last (they disturb or load the machine)."""
-    last = ("test_scheduler_fault", "test_dev_command")
+    """Run the fault tests after the others, then the dev-command test (they disturb or load the machine).
+
+    The fault modules run in :data:`FAULT_MODULES` order (the metadata database restart last: it
+    disturbs every service on the session's PostgreSQL), any other ``faults`` test after them.
+    """
 
     def rank(item: pytest.Item) -> int:
         name = Path(str(item.fspath)).stem
-        return last.index(name) + 1 if name in last else 0
+        if name == "test_dev_command":
+            return len(FAULT_MODULES) + 2
+        if name in FAULT_MODULES:
+            return FAULT_MODULES.index(name) + 1
+        return len(FAULT_MODULES) + 1 if item.get_closest_marker("faults") else 0
 
     items.sort(key=rank)
 

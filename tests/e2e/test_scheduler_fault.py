@@ -9,7 +9,11 @@ from __future__ import annotations
 import signal
 import time
 
+import pytest
+
 from platform_devkit.loopback.airflow_processes import LoopbackAirflow
+
+pytestmark = pytest.mark.faults
 
 DAG_ID = "e2e_long_run"
 TASKS = ("first", "second", "third")
