@@ -6,10 +6,10 @@ the running triggerer, the triggerer's processes are SIGKILLed and a new trigger
 takes the dead one's triggers once the dead job's heartbeat is older than ``[triggerer]
 triggerer_health_check_threshold``. Then the MLflow runs finish.
 
-Asserted: the run succeeds; each sensor's triggers moved to the new triggerer job; each sensor ran once
+Asserted: the run succeeds; each sensor's trigger moved to the new triggerer job; each sensor ran once
 (try 1, its tries history ``[1]``); each task log shows the sensor deferred (``Pausing task as
-DEFERRED``) and its trigger fired (``Trigger fired event``) - the end-to-end proof that the platform's
-sensors wait in the triggerer.
+DEFERRED``), merges the new triggerer job's trigger log, and shows the trigger fired (``Trigger fired
+event``) on the sensor's own run - the end-to-end proof that the platform's sensors wait in the triggerer.
 """
 
 from __future__ import annotations
@@ -61,4 +61,6 @@ def test_deferred_sensors_survive_a_triggerer_kill(
         log = api.task_log(DAG_ID, run_id, task_id, 1)
         assert "Pausing task as DEFERRED" in log, (task_id, log[-3000:])
         assert "Trigger fired event" in log, (task_id, log[-3000:])
+        # The log merges one file per triggerer job that ran the trigger: the new job's is among them.
+        assert f".trigger.{new_jobs[task_id]}.log" in log, (task_id, log[:2000])
         assert f"MLflow run '{mlflow_run}' finished" in log, (task_id, log[-3000:])
