@@ -5,7 +5,8 @@ api-server, scheduler, dag-processor, triggerer and a Celery worker as separate 
 session's PostgreSQL (metadata database and Celery result backend) and Redis (broker), with the FAB
 auth manager (``helm/webserver_config.py``) and one user per role. The platform's pools, variables and
 connections are applied by ``platform-settings apply``, the command of the Helm migration Job, right
-after ``airflow db migrate``; the connections' details point at the session's MLflow server, S3 (moto),
+after ``airflow db migrate``; the connections' details point at the session's MLflow server (with a
+generated bearer token, ``mlflow_token``, which the server ignores), S3 (moto),
 PostgreSQL (as the warehouse), SMTP receiver and webhook receiver (Slack, PagerDuty and the partner
 API), and ``[platform]`` sets the variables ``environment``, ``data_lake_bucket`` and
 ``model_approval_required`` (promotions wait for a ModelApprover, as in prod). OpenLineage events go
@@ -65,6 +66,14 @@ APPROVAL_TASK = "deploy.approve_champion"
 APPROVER_ROLE = "ModelApprover"
 WAREHOUSE_DATABASE = "warehouse"
 _RUNNING: list[LoopbackAirflow] = []
+FAULT_MODULES = (
+    "test_scheduler_fault",
+    "test_triggerer_fault",
+    "test_worker_fault",
+    "test_mlflow_fault",
+    "test_metadata_db_fault",
+)
+"""The modules of the ``faults`` tests, in the order they run (after every other e2e test)."""
 TIMINGS: dict[str, float] = {}
 
 
@@ -83,6 +92,12 @@ def lineage_endpoint(webhook_receiver: WebhookReceiver) -> LineageEndpoint:
 
 
 @pytest.fixture(scope="session")
+def mlflow_token() -> str:
+    """The bearer token of the deployment's ``mlflow_default`` (the server ignores it; tests seek leaks)."""
+    return secrets.token_hex(16)
+
+
+@pytest.fixture(scope="session")
 def airflow_platform(
     dag_repository: DagRepository,
     lineage_endpoint: LineageEndpoint,
@@ -90,6 +105,7 @@ def airflow_platform(
     redis_service: RedisService,
     s3: S3Service,
     mlflow_server: MlflowService,
+    mlflow_token: str,
     smtp_server: SmtpReceiver,
     webhook_receiver: WebhookReceiver,
 ) -> Iterator[LoopbackAirflow]:
@@ -98,6 +114,7 @@ def airflow_platform(
     postgres.create_database(WAREHOUSE_DATABASE)
     services = ExternalServices(
         mlflow_uri=mlflow_server.tracking_uri,
+        mlflow_token=mlflow_token,
         s3=s3,
         warehouse=postgres,
         warehouse_database=WAREHOUSE_DATABASE,
@@ -165,7 +182,9 @@ def approved_enterprise_run(
     """
     run_id = platform_runs.run_ids[ENTERPRISE_DAG]
     started = time.monotonic()
-    airflow_platform.api.wait_for_task(ENTERPRISE_DAG, run_id, APPROVAL_TASK, {"awaiting_input"}, timeout=480)
+    airflow_platform.api.wait_for_tasks(
+        ENTERPRISE_DAG, run_id, [APPROVAL_TASK], "awaiting_input", timeout=480
+    )
     TIMINGS["enterprise_asked_for_approval_s"] = time.monotonic() - started
     airflow_platform.api.answer_approval(
         ENTERPRISE_DAG, run_id, APPROVAL_TASK, ["Approve"], role=APPROVER_ROLE
@@ -196,16 +215,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the DAG-version tests, the fault tests and the dev-command test last, in that order.
+    """Run the DAG-version tests, then the fault tests, then the dev-command test, after all others.
 
     They change the DAG repository, disturb the deployment or load the machine, so they wait until the
-    platform's runs are done.
+    platform's runs are done. The fault modules run in :data:`FAULT_MODULES` order (the metadata
+    database restart last: it disturbs every service on the session's PostgreSQL), any other ``faults``
+    test after them.
     """
-    last = ("test_dag_versions", "test_scheduler_fault", "test_dev_command")
 
     def rank(item: pytest.Item) -> int:
         name = Path(str(item.fspath)).stem
-        return last.index(name) + 1 if name in last else 0
+        if name == "test_dag_versions":
+            return 1
+        if name in FAULT_MODULES:
+            return FAULT_MODULES.index(name) + 2
+        if item.get_closest_marker("faults"):
+            return len(FAULT_MODULES) + 2
+        return len(FAULT_MODULES) + 3 if name == "test_dev_command" else 0
 
     items.sort(key=rank)
 

@@ -99,7 +99,7 @@ def test_a_commit_is_a_new_dag_version_and_a_running_run_finishes_on_its_own(
     _wait(lambda: _bundle_versions(airflow_platform, VERSIONED_DAG) == [first], "version 1")
     release = tmp_path / "release"
     held = airflow_platform.api.trigger(VERSIONED_DAG, {"release_file": str(release)})
-    airflow_platform.api.wait_for_task(VERSIONED_DAG, held, "hold", {"running"}, timeout=120)
+    airflow_platform.api.wait_for_tasks(VERSIONED_DAG, held, ["hold"], "running", timeout=120)
 
     second = dag_repository.commit(f"Change {VERSIONED_DAG}", {FILE_NAME: _source("v2")})
     _wait(lambda: _bundle_versions(airflow_platform, VERSIONED_DAG) == [first, second], "version 2")

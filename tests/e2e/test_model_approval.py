@@ -31,8 +31,8 @@ def waiting_rejection_run(
     airflow_platform: LoopbackAirflow, approved_enterprise_run: str, rejection_run: str
 ) -> str:
     """The triggered enterprise run once it waits for an answer (after the approved run, one at a time)."""
-    airflow_platform.api.wait_for_task(
-        ENTERPRISE_DAG, rejection_run, APPROVAL_TASK, {"awaiting_input"}, timeout=480
+    airflow_platform.api.wait_for_tasks(
+        ENTERPRISE_DAG, rejection_run, [APPROVAL_TASK], "awaiting_input", timeout=480
     )
     return rejection_run
 

@@ -10,8 +10,11 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from airflow_platform.sensors.mlflow import MLflowRunCompleteSensor
+
+pytestmark = pytest.mark.faults
 
 
 async def first_event(trigger):

@@ -16,6 +16,7 @@ from platform_tools.settings_apply.settings_plan import build_plan
 
 EVERY_SERVICE = ExternalServices(
     mlflow_uri="http://127.0.0.1:5000",
+    mlflow_token=secrets.token_hex(16),
     s3=S3Service("http://127.0.0.1:9000", "lake", secrets.token_hex(8), secrets.token_hex(16)),
     warehouse=PostgresService("127.0.0.1", 5432, "postgres", secrets.token_hex(8)),
     webhook_url="http://127.0.0.1:8001",
@@ -35,6 +36,8 @@ def test_every_service_maps_to_a_declared_connection_of_the_declared_type(tmp_pa
     assert applied == set(settings.connections) - {"kubeflow_default"}
     warehouse = next(p.details for p in plan.connections if p.spec.conn_id == "postgres_warehouse")
     assert (warehouse.host, warehouse.port, warehouse.schema) == ("127.0.0.1", 5432, "warehouse")
+    mlflow = next(p.details for p in plan.connections if p.spec.conn_id == "mlflow_default")
+    assert mlflow.password == EVERY_SERVICE.mlflow_token
 
 
 def test_no_service_means_no_connection() -> None:

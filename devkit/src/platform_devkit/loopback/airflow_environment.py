@@ -153,10 +153,15 @@ def airflow_environment(
         "AIRFLOW__DAG_PROCESSOR__STALE_DAG_THRESHOLD": "120",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(options.use_job_schedule),
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+        # A task whose supervisor stopped heartbeating (every 5 s) for 30 s is failed (and retried): the
+        # worker fault test waits this long for a killed worker's task.
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": "30",
         "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "15",
         "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+        # A dead triggerer's triggers move to a live one after 10 s without a heartbeat (5 missed beats;
+        # default 30 s), so that the triggerer fault test is short.
+        "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "10",
         # The platform's sensors wait in the triggerer, not in a worker slot (as in the Helm values).
         "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
         "AIRFLOW__METRICS__STATSD_ON": "False",

@@ -11,6 +11,7 @@ users are created by :mod:`~platform_devkit.loopback.airflow_provisioning`; its 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -20,10 +21,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platform_devkit.loopback.airflow_fab_api import Credentials
 from platform_devkit.loopback.airflow_rest import AirflowRestClient
 from platform_devkit.loopback.base import ManagedProcess, log_tail
+
+if TYPE_CHECKING:
+    import psutil
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer", "celery-worker")
 """The long-running processes, in start order."""
@@ -150,13 +155,34 @@ class LoopbackAirflow:
             return lambda: bool(CELERY_READY.search(log.read_text(errors="replace")[offset:]))
         return lambda: self.api.component_healthy(name.replace("-", "_"), since=since)
 
-    def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
-        """Send ``sig`` to component ``name``'s whole process group (fault tests) and reap it."""
+    def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> list[int]:
+        """Send ``sig`` to component ``name`` and every process it started, as a node loss would; reap it.
+
+        The signal goes to the component's process group and to the process group of each descendant
+        that left it: Airflow puts each task's runner in a group of its own, which a signal to the
+        worker's group alone would leave running, an orphan no pod kill would spare. Returns the ids of
+        the processes signalled (fault tests check they are gone).
+        """
+        import psutil
+
         process = self.processes[name]
-        if process.pid is None:
-            return
-        os.killpg(process.pid, sig)
+        if process.pid is None or not process.running():
+            return []
+        group = process.pid
+        descendants: list[psutil.Process] = []
+        with contextlib.suppress(psutil.Error):
+            descendants = psutil.Process(group).children(recursive=True)
+        groups = {group}
+        for child in descendants:
+            with contextlib.suppress(OSError):
+                groups.add(os.getpgid(child.pid))
+        for pgid in sorted(groups, key=lambda pgid: pgid != group):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, sig)
         process.stop(timeout=30)
+        if sig == signal.SIGKILL:
+            _wait_until_gone(descendants, timeout=30)
+        return [group, *(child.pid for child in descendants)]
 
     def restart(self, name: str, *, timeout: float = START_TIMEOUT) -> None:
         """Start component ``name`` again and wait until it is ready (a heartbeat newer than the restart)."""
@@ -175,6 +201,21 @@ class LoopbackAirflow:
         for name in reversed(COMPONENTS):
             if name in self.processes:
                 self.processes[name].stop(timeout=20)
+
+
+def _wait_until_gone(processes: Iterable[psutil.Process], *, timeout: float) -> None:
+    """Wait until each process has exited (an unreaped zombie counts as gone)."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    for proc in processes:
+        while time.monotonic() < deadline:
+            try:
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.1)
 
 
 _READINESS_WHAT = {

@@ -18,7 +18,7 @@ import re
 import secrets
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,8 @@ class ExternalServices:
     """The services the platform's connections point at; ``None`` leaves a connection out."""
 
     mlflow_uri: str | None = None
+    mlflow_token: str | None = field(default=None, repr=False)
+    """A bearer token for ``mlflow_default`` (the loopback server ignores it; tests look for leaks)."""
     s3: S3Service | None = None
     warehouse: PostgresService | None = None
     warehouse_database: str = "warehouse"
@@ -109,6 +111,8 @@ def service_connections(services: ExternalServices) -> dict[str, dict[str, Any]]
     details: dict[str, dict[str, Any]] = {}
     if services.mlflow_uri:
         details["mlflow_default"] = {"host": services.mlflow_uri}
+        if services.mlflow_token:
+            details["mlflow_default"]["password"] = services.mlflow_token
     if services.s3 is not None:
         details["aws_default"] = {
             "login": services.s3.access_key_id,

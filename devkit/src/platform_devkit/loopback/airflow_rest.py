@@ -2,19 +2,21 @@
 
 :class:`AirflowRestClient` authenticates as one of the deployment's users (a JWT from FAB's
 ``/auth/token``, see :mod:`platform_devkit.loopback.airflow_fab_api`) and calls ``/api/v2`` through
-``airflow_client.client``: health, DAGs and their versions, import errors, triggering runs, waiting for
-them and for their tasks, task instances, human-in-the-loop answers and asset events. Results are returned
-as the API's JSON (``dict``), the shape tests assert on.
+``airflow_client.client``: health, DAGs and their versions, import errors, triggering runs and waiting
+for them, their task instances (waiting for a state, their tries, their logs), human-in-the-loop
+answers, XComs and asset events. Results are returned as the API's JSON (``dict``), the shape tests
+assert on.
 
 :meth:`AirflowRestClient.http` is the one raw HTTP client left, for tests that must send what the
 official client would not (no token, a forged token, a body a role may not send) and read the bare
-status code.
+status code, and for task logs, whose records the official client's model trims.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -43,6 +45,8 @@ from platform_devkit.loopback.base import ServiceError
 PAGE = 500
 POLL_SECONDS = 2.0
 REQUEST_TIMEOUT = 30.0
+FINISHED_TASK_STATES = frozenset({"success", "failed", "upstream_failed", "skipped", "removed"})
+"""Task instance states a task does not leave within its run."""
 
 
 def as_json(model: BaseModel) -> dict[str, Any]:
@@ -142,7 +146,9 @@ class AirflowRestClient:
             except ApiException as error:
                 raise ServiceError(f"triggering {dag_id} answered {error.status}: {error.body}") from None
 
-    def wait_for_run(self, dag_id: str, run_id: str, *, timeout: float = 300.0) -> dict[str, Any]:
+    def wait_for_run(
+        self, dag_id: str, run_id: str, *, timeout: float = 300.0, interval: float = POLL_SECONDS
+    ) -> dict[str, Any]:
         """Wait until a run is ``success`` or ``failed``; return ``GET .../dagRuns/{run_id}``.
 
         Raises:
@@ -159,7 +165,7 @@ class AirflowRestClient:
                     raise TimeoutError(
                         f"{dag_id} run {run_id} is {run.get('state')} after {timeout:.0f}s: {states}"
                     )
-                time.sleep(POLL_SECONDS)
+                time.sleep(interval)
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         """Return every task instance of a run (mapped ones once per map index)."""
@@ -194,23 +200,101 @@ class AirflowRestClient:
             time.sleep(POLL_SECONDS)
         return found[0]
 
-    def wait_for_task(
-        self, dag_id: str, run_id: str, task_id: str, states: set[str], *, timeout: float = 300.0
-    ) -> dict[str, Any]:
-        """Wait until a task instance of a run is in one of ``states``; return it.
+    def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        """Return one (unmapped) task instance: ``GET .../taskInstances/{task_id}``."""
+        with self.official() as client:
+            return as_json(
+                TaskInstanceApi(client).get_task_instance(
+                    dag_id, run_id, task_id, _request_timeout=REQUEST_TIMEOUT
+                )
+            )
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        """Return the state of each (unmapped) task instance of a run, by task id."""
+        return {ti["task_id"]: ti["state"] for ti in self.task_instances(dag_id, run_id)}
+
+    def wait_for_tasks(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_ids: Collection[str],
+        state: str,
+        *,
+        timeout: float = 180.0,
+        interval: float = 0.5,
+    ) -> dict[str, dict[str, Any]]:
+        """Wait until every task in ``task_ids`` is in ``state``; return their task instances by id.
 
         Raises:
-            TimeoutError: it is still elsewhere after ``timeout`` seconds (the message says where).
+            ServiceError: one of them finished in another state first (it cannot reach ``state`` now).
+            TimeoutError: they are not all in ``state`` after ``timeout`` seconds.
         """
         deadline = time.monotonic() + timeout
         while True:
             found = {ti["task_id"]: ti for ti in self.task_instances(dag_id, run_id)}
-            state = found.get(task_id, {}).get("state")
-            if state in states:
-                return found[task_id]
+            states = {task_id: (found.get(task_id) or {}).get("state") for task_id in task_ids}
+            if all(value == state for value in states.values()):
+                return {task_id: found[task_id] for task_id in task_ids}
+            finished = {task_id: value for task_id, value in states.items() if value in FINISHED_TASK_STATES}
+            if finished and state not in FINISHED_TASK_STATES:
+                raise ServiceError(f"{dag_id} run {run_id}: {finished} will not become {state}: {states}")
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{dag_id} {run_id} {task_id} is {state}, not {sorted(states)}")
-            time.sleep(POLL_SECONDS / 2)
+                raise TimeoutError(f"{dag_id} run {run_id}: not all {state} after {timeout:.0f}s: {states}")
+            time.sleep(interval)
+
+    def wait_for_triggers(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_ids: Collection[str],
+        *,
+        not_by: Collection[int] = (),
+        timeout: float = 120.0,
+        interval: float = 0.5,
+    ) -> dict[str, int]:
+        """Wait until a triggerer job holds the trigger of each deferred task; return the jobs' ids by task.
+
+        A job in ``not_by`` does not count (e.g. a killed triggerer whose job still holds the triggers).
+
+        Raises:
+            TimeoutError: some trigger is not held by another job after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = {ti["task_id"]: ti for ti in self.task_instances(dag_id, run_id)}
+            held = {
+                task_id: ((found.get(task_id) or {}).get("trigger") or {}).get("triggerer_id")
+                for task_id in task_ids
+            }
+            if all(job is not None and job not in not_by for job in held.values()):
+                return {task_id: job for task_id, job in held.items() if job is not None}
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{dag_id} run {run_id}: triggers not held by a job other than {sorted(not_by)} "
+                    f"after {timeout:.0f}s: {held}"
+                )
+            time.sleep(interval)
+
+    def task_tries(self, dag_id: str, run_id: str, task_id: str) -> list[dict[str, Any]]:
+        """Return the tries of a task instance, oldest first (``GET .../taskInstances/{task_id}/tries``)."""
+        with self.official() as client:
+            tries = TaskInstanceApi(client).get_task_instance_tries(
+                dag_id, run_id, task_id, _request_timeout=REQUEST_TIMEOUT
+            )
+        return sorted((as_json(ti) for ti in tries.task_instances), key=lambda ti: ti["try_number"])
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        """Return the whole log of one try, worker and triggerer lines alike, as one JSON text.
+
+        ``GET .../taskInstances/{task_id}/logs/{try_number}?full_content=true``: each line is a structured
+        record; the text is the records' JSON, for substring checks. Read raw: the official client's
+        model of a record keeps only its ``event`` and ``timestamp``, and drops the other fields.
+        """
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+        with self.http(timeout=REQUEST_TIMEOUT) as client:
+            response = client.get(path, params={"full_content": True}, headers={"Accept": "application/json"})
+        response.raise_for_status()
+        return json.dumps(response.json()["content"])
 
     def approval(self, dag_id: str, run_id: str, task_id: str, *, role: str = "Admin") -> dict[str, Any]:
         """Return a human-in-the-loop task's request and answer (``GET .../{task_id}/-1/hitlDetails``)."""

@@ -158,6 +158,24 @@ class ManagedProcess:
         if code != 0:
             raise ServiceError(f"{self.name} failed (code {code}); log tail:\n{log_tail(self.log_path)}")
 
+    def interrupt(self, *, timeout: float = 30.0) -> None:
+        """Send SIGINT to the process alone (not its group) and wait until it exits.
+
+        For servers whose SIGINT is a clean, quick shutdown (PostgreSQL's "fast" mode).
+
+        Raises:
+            ServiceError: it still runs after ``timeout`` seconds (it is then killed).
+        """
+        if self._proc is None or self._proc.poll() is not None:
+            return
+        self._proc.send_signal(signal.SIGINT)
+        try:
+            self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop(timeout=5)
+            tail = log_tail(self.log_path)
+            raise ServiceError(f"{self.name} ignored SIGINT for {timeout:.0f}s; log tail:\n{tail}") from None
+
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the process group: SIGTERM, then SIGKILL after ``timeout`` seconds."""
         if self._proc is None or self._proc.poll() is not None:

@@ -3,7 +3,8 @@
 The Airflow image carries only ``mlflow-skinny`` (the client), so the server runs from its own tool
 environment: ``uv tool run --from mlflow==3.17.2``, with the database and S3 drivers it needs. Artifacts
 are proxied by the server (``--serve-artifacts``) into ``s3://<bucket>/mlflow``, so clients need no S3
-credentials. A stopped server can be started again on the same port, which fault tests use.
+credentials. A stopped server can be started again on the same port, which fault tests use; tests create
+and end runs through :meth:`MlflowService.create_run` and :meth:`MlflowService.end_run`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import json
 import os
 import shutil
 import tempfile
+import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from platform_devkit.loopback.base import ManagedProcess, free_port, require_program
 from platform_devkit.loopback.postgres import PostgresService
@@ -42,6 +47,35 @@ class MlflowService:
         """Tell whether ``/health`` answers 200."""
         with urllib.request.urlopen(f"{self.tracking_uri}/health", timeout=2) as response:  # noqa: S310
             return response.status == 200
+
+    def call(self, endpoint: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call the REST API (``/api/2.0/mlflow/<endpoint>``): POST ``body``, or GET without one."""
+        url = f"{self.tracking_uri}/api/2.0/mlflow/{endpoint}"
+        request = urllib.request.Request(  # noqa: S310 - the loopback server's http URL
+            url,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="GET" if body is None else "POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.loads(response.read() or b"{}")
+
+    def create_run(self, experiment_name: str) -> str:
+        """Start a RUNNING run in experiment ``experiment_name`` (created if needed); return the run's id."""
+        query = urllib.parse.urlencode({"experiment_name": experiment_name})
+        try:
+            experiment_id = self.call(f"experiments/get-by-name?{query}")["experiment"]["experiment_id"]
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+            experiment_id = self.call("experiments/create", {"name": experiment_name})["experiment_id"]
+        started = int(time.time() * 1000)
+        run = self.call("runs/create", {"experiment_id": experiment_id, "start_time": started})
+        return str(run["run"]["info"]["run_id"])
+
+    def end_run(self, run_id: str, status: str = "FINISHED") -> None:
+        """End a run with ``status`` (``FINISHED``, ``FAILED`` or ``KILLED``)."""
+        self.call("runs/update", {"run_id": run_id, "status": status, "end_time": int(time.time() * 1000)})
 
     def start(self) -> float:
         """Start (or restart) the server process and wait for ``/health``; return the seconds it took."""

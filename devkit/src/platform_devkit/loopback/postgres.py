@@ -1,4 +1,7 @@
-"""PostgreSQL 15 on loopback: ``initdb`` into a temporary directory, then ``postgres`` on a free port."""
+"""PostgreSQL 15 on loopback: ``initdb`` into a temporary directory, then ``postgres`` on a free port.
+
+Fault tests restart a server this module started (:meth:`PostgresService.restart`): same port, same data.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,6 +61,40 @@ class PostgresService:
             if cur.fetchone() is None:
                 cur.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def wait_ready(self, *, timeout: float = 60.0) -> float:
+        """Wait until the server this object started accepts a SQL connection; return the seconds it took.
+
+        Raises:
+            ServiceError: the server exited or ``timeout`` passed; the message carries its log tail.
+        """
+        if self.process is None:
+            raise RuntimeError("this PostgreSQL server is external (PLATFORM_POSTGRES_URL); it is not ours")
+
+        def ready() -> bool:
+            with contextlib.closing(self.connect()):
+                return True
+
+        return self.process.wait_until(ready, timeout=timeout, what="a SQL connection")
+
+    def restart(self, *, timeout: float = 60.0) -> float:
+        """Restart the server on the same port and data directory (fault tests); return the seconds it took.
+
+        A fast shutdown (SIGINT: every session is disconnected, open transactions roll back; SIGTERM
+        would be the "smart" shutdown, which waits for every client to leave), then a start, waiting
+        until the server accepts connections again.
+
+        Raises:
+            RuntimeError: the server is external (``PLATFORM_POSTGRES_URL``), not started by this object.
+            ServiceError: it did not stop or start within ``timeout``; the message carries its log tail.
+        """
+        if self.process is None or self.process.pid is None:
+            raise RuntimeError("this PostgreSQL server is external (PLATFORM_POSTGRES_URL); not restartable")
+        started = time.monotonic()
+        self.process.interrupt(timeout=timeout)
+        self.process.start()
+        self.wait_ready(timeout=timeout)
+        return time.monotonic() - started
 
     def stop(self) -> None:
         """Stop the server (if this object started it) and remove its data directory."""
@@ -141,10 +179,5 @@ def start_postgres(*, timeout: float = 60.0) -> PostgresService:
     service = PostgresService(
         host="127.0.0.1", port=port, user=SUPERUSER, password=password, process=server, data_dir=data_dir
     )
-
-    def ready() -> bool:
-        with contextlib.closing(service.connect()):
-            return True
-
-    server.wait_until(ready, timeout=timeout, what="a SQL connection")
+    service.wait_ready(timeout=timeout)
     return service
