@@ -74,6 +74,11 @@ class ConnectionSpec:
     conn_type: str
     description: str
 
+    @property
+    def environment_variable(self) -> str:
+        """The variable a deployment gives the connection in (``AIRFLOW_CONN_<ID>``, from a Secret)."""
+        return f"AIRFLOW_CONN_{self.conn_id.upper()}"
+
 
 @dataclass(frozen=True)
 class LineageSettings:
@@ -191,27 +196,24 @@ def _parse(path: Path, document: object) -> PlatformSettings:
     executors = tuple(_strings(path, "executors", root.get("executors")))
     if not executors:
         raise PlatformSettingsError(f"{path}: key 'executors' must list at least one executor")
-    pools = {}
-    for name, spec in _entries(path, "pools", root.get("pools"), allowed=POOL_KEYS):
-        pools[name] = PoolSpec(
+    pools = {
+        name: PoolSpec(
             name=name,
             slots=_integer(path, f"pools.{name}.slots", spec.get("slots")),
             description=_text(path, f"pools.{name}.description", spec.get("description", "")),
         )
-    variables = {}
-    for key, spec in _entries(path, "variables", root.get("variables", {}), allowed=VARIABLE_KEYS):
-        variables[key] = VariableSpec(
-            key=key,
-            value=_variable_value(path, f"variables.{key}.value", spec.get("value")),
-            description=_text(path, f"variables.{key}.description", spec.get("description", "")),
+        for name, spec in _entries(path, "pools", root.get("pools"), allowed=POOL_KEYS)
+    }
+    variables = {
+        key: _variable(path, key, spec)
+        for key, spec in _entries(path, "variables", root.get("variables", {}), allowed=VARIABLE_KEYS)
+    }
+    connections = {
+        conn_id: _connection(path, conn_id, spec)
+        for conn_id, spec in _entries(
+            path, "connections", root.get("connections", {}), allowed=CONNECTION_KEYS
         )
-    connections = {}
-    for conn_id, spec in _entries(path, "connections", root.get("connections", {}), allowed=CONNECTION_KEYS):
-        connections[conn_id] = ConnectionSpec(
-            conn_id=conn_id,
-            conn_type=_value(path, f"connections.{conn_id}.conn_type", spec.get("conn_type")),
-            description=_text(path, f"connections.{conn_id}.description", spec.get("description", "")),
-        )
+    }
     return PlatformSettings(
         path=path,
         dag_rules=dag_rules,
@@ -221,6 +223,17 @@ def _parse(path: Path, document: object) -> PlatformSettings:
         connections=connections,
         lineage=_lineage(path, root.get("lineage")),
     )
+
+
+def _variable(path: Path, key: str, spec: dict[str, Any]) -> VariableSpec:
+    value = _variable_value(path, f"variables.{key}.value", spec.get("value"))
+    return VariableSpec(key, value, _text(path, f"variables.{key}.description", spec.get("description", "")))
+
+
+def _connection(path: Path, conn_id: str, spec: dict[str, Any]) -> ConnectionSpec:
+    conn_type = _value(path, f"connections.{conn_id}.conn_type", spec.get("conn_type"))
+    description = _text(path, f"connections.{conn_id}.description", spec.get("description", ""))
+    return ConnectionSpec(conn_id, conn_type, description)
 
 
 def _lineage(path: Path, value: object) -> LineageSettings:
@@ -273,45 +286,40 @@ def _mapping(path: Path, key: str, value: object, *, allowed: tuple[str, ...] = 
     return value
 
 
-def _value(path: Path, key: str, value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise PlatformSettingsError(
-            f"{path}: key '{key}' must be a non-empty string (quote numbers), got {value!r}"
-        )
+def _checked(path: Path, key: str, value: object, valid: bool, expected: str) -> Any:
+    """Return ``value`` if ``valid``, else raise the error that names the file, the key and ``expected``."""
+    if not valid:
+        raise PlatformSettingsError(f"{path}: key '{key}' must be {expected}, got {value!r}")
     return value
+
+
+def _value(path: Path, key: str, value: object) -> str:
+    valid = isinstance(value, str) and bool(value)
+    return _checked(path, key, value, valid, "a non-empty string (quote numbers)")
 
 
 def _variable_value(path: Path, key: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise PlatformSettingsError(f"{path}: key '{key}' must be a string (quote numbers), got {value!r}")
-    return value
+    return _checked(path, key, value, isinstance(value, str), "a string (quote numbers)")
 
 
 def _text(path: Path, key: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise PlatformSettingsError(f"{path}: key '{key}' must be a string, got {type(value).__name__}")
-    return value
+    return _checked(path, key, value, isinstance(value, str), "a string")
 
 
 def _strings(path: Path, key: str, value: object) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-        raise PlatformSettingsError(f"{path}: key '{key}' must be a list of non-empty strings")
-    return value
+    valid = isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+    return _checked(path, key, value, valid, "a list of non-empty strings")
 
 
 def _integer(path: Path, key: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise PlatformSettingsError(f"{path}: key '{key}' must be a non-negative integer, got {value!r}")
-    return value
+    valid = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return _checked(path, key, value, valid, "a non-negative integer")
 
 
 def _boolean(path: Path, key: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise PlatformSettingsError(f"{path}: key '{key}' must be true or false, got {value!r}")
-    return value
+    return _checked(path, key, value, isinstance(value, bool), "true or false")
 
 
 def _positive_number(path: Path, key: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise PlatformSettingsError(f"{path}: key '{key}' must be a positive number, got {value!r}")
-    return float(value)
+    valid = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    return float(_checked(path, key, value, valid, "a positive number"))

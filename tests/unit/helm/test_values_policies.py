@@ -228,7 +228,7 @@ def test_no_packages_installed_at_pod_start(environment: str) -> None:
 def test_connections_of_platform_yaml_come_from_secrets(environment: str) -> None:
     values = merged(environment)
     provided = {item["envName"] for item in values["secret"]}
-    needed = {f"AIRFLOW_CONN_{conn_id.upper()}" for conn_id in PLATFORM.connections}
+    needed = {spec.environment_variable for spec in PLATFORM.connections.values()}
     assert needed <= provided
     assert values["config"]["logging"]["remote_log_conn_id"] in PLATFORM.connections
     assert values["config"]["logging"]["remote_base_log_folder"].endswith(f"/{environment}")
