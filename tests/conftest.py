@@ -45,6 +45,9 @@ T = TypeVar("T")
 SESSION_STARTED = pytest.StashKey[float]()
 
 
+# First: pytest-xdist reads the groups in its own collection hook, which would otherwise run before this
+# conftest's (an initial conftest registers before the xdist worker's plugin, and later plugins run first).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test with its tier (the first folder below ``tests/``) and its xdist group.
 

@@ -352,4 +352,5 @@ class AirflowRestClient:
             entry = XComApi(client).get_xcom_entry(
                 dag_id, task_id, run_id, key, deserialize=True, _request_timeout=REQUEST_TIMEOUT
             )
-        return as_json(entry)["value"]
+        # The response is an anyOf wrapper (native or string value); deserialize=True gives the native one.
+        return as_json(entry.actual_instance)["value"]
