@@ -37,7 +37,9 @@ import secrets
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -190,6 +192,51 @@ def approved_enterprise_run(
         ENTERPRISE_DAG, run_id, APPROVAL_TASK, ["Approve"], role=APPROVER_ROLE
     )
     return run_id
+
+
+DEFERRED_SENSORS_DAG = "e2e_deferred_sensors"
+SENSORS = tuple(f"wait_for_run_{index}" for index in range(3))
+
+
+@dataclass(frozen=True)
+class DeferredSensors:
+    """A run of ``e2e_deferred_sensors`` whose three MLflow sensors wait in the triggerer.
+
+    Attributes:
+        run_id: The DAG run.
+        mlflow_runs: The RUNNING MLflow run each sensor waits on, in :data:`SENSORS` order.
+        trigger_jobs: The triggerer job holding each sensor's trigger, by task id.
+    """
+
+    run_id: str
+    mlflow_runs: list[str]
+    trigger_jobs: dict[str, int]
+
+    def assert_each_ran_once_through_a_trigger(self, platform: LoopbackAirflow) -> dict[str, str]:
+        """Check each sensor succeeded on try 1 only, deferred and was resumed; return their logs."""
+        api = platform.api
+        logs = {}
+        for task_id in SENSORS:
+            ti = api.task_instance(DEFERRED_SENSORS_DAG, self.run_id, task_id)
+            assert (ti["state"], ti["try_number"]) == ("success", 1), task_id
+            tries = api.task_tries(DEFERRED_SENSORS_DAG, self.run_id, task_id)
+            assert [t["try_number"] for t in tries] == [1], task_id
+            logs[task_id] = api.task_log(DEFERRED_SENSORS_DAG, self.run_id, task_id, 1)
+            assert "Pausing task as DEFERRED" in logs[task_id], (task_id, logs[task_id][-3000:])
+            assert "Trigger fired event" in logs[task_id], (task_id, logs[task_id][-3000:])
+        return logs
+
+
+@pytest.fixture
+def deferred_sensors(airflow_platform: LoopbackAirflow, mlflow_server: MlflowService) -> DeferredSensors:
+    """Trigger ``e2e_deferred_sensors`` on three new RUNNING MLflow runs; return once every trigger runs."""
+    api = airflow_platform.api
+    api.wait_for_dag(DEFERRED_SENSORS_DAG)
+    mlflow_runs = [mlflow_server.create_run(f"e2e-faults-{uuid.uuid4().hex[:8]}") for _ in SENSORS]
+    run_id = api.trigger(DEFERRED_SENSORS_DAG, {"mlflow_run_ids": mlflow_runs})
+    api.wait_for_tasks(DEFERRED_SENSORS_DAG, run_id, SENSORS, "deferred", timeout=180)
+    jobs = api.wait_for_triggers(DEFERRED_SENSORS_DAG, run_id, SENSORS, timeout=60)
+    return DeferredSensors(run_id, mlflow_runs, jobs)
 
 
 @pytest.fixture(scope="session")

@@ -16,29 +16,28 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
 
 import pytest
 
 from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 from platform_devkit.loopback.mlflow import MlflowService
 
-pytestmark = pytest.mark.faults
+from .conftest import DEFERRED_SENSORS_DAG as DAG_ID
+from .conftest import SENSORS, DeferredSensors
 
-DAG_ID = "e2e_deferred_sensors"
-SENSORS = tuple(f"wait_for_run_{index}" for index in range(3))
+pytestmark = pytest.mark.faults
 
 
 def test_deferred_sensors_survive_a_triggerer_kill(
-    airflow_platform: LoopbackAirflow, mlflow_server: MlflowService, e2e_timings: dict[str, float]
+    airflow_platform: LoopbackAirflow,
+    mlflow_server: MlflowService,
+    deferred_sensors: DeferredSensors,
+    e2e_timings: dict[str, float],
 ) -> None:
     """Kill the triggerer under three deferred sensors; each still completes once, through a trigger."""
     api = airflow_platform.api
-    api.wait_for_dag(DAG_ID)
-    mlflow_runs = [mlflow_server.create_run(f"e2e-faults-{uuid.uuid4().hex[:8]}") for _ in SENSORS]
-    run_id = api.trigger(DAG_ID, {"mlflow_run_ids": mlflow_runs})
-    api.wait_for_tasks(DAG_ID, run_id, SENSORS, "deferred", timeout=180)
-    old_jobs = set(api.wait_for_triggers(DAG_ID, run_id, SENSORS, timeout=60).values())
+    run_id = deferred_sensors.run_id
+    old_jobs = set(deferred_sensors.trigger_jobs.values())
 
     killed = time.monotonic()
     airflow_platform.kill("triggerer", signal.SIGKILL)
@@ -50,17 +49,12 @@ def test_deferred_sensors_survive_a_triggerer_kill(
     assert len(set(new_jobs.values())) == 1, new_jobs
     assert api.task_states(DAG_ID, run_id) == dict.fromkeys(SENSORS, "deferred")
 
-    for mlflow_run in mlflow_runs:
+    for mlflow_run in deferred_sensors.mlflow_runs:
         mlflow_server.end_run(mlflow_run, "FINISHED")
     run = api.wait_for_run(DAG_ID, run_id, timeout=120, interval=0.5)
     assert run["state"] == "success", api.task_states(DAG_ID, run_id)
-    for task_id, mlflow_run in zip(SENSORS, mlflow_runs, strict=True):
-        ti = api.task_instance(DAG_ID, run_id, task_id)
-        assert (ti["state"], ti["try_number"]) == ("success", 1), task_id
-        assert [t["try_number"] for t in api.task_tries(DAG_ID, run_id, task_id)] == [1], task_id
-        log = api.task_log(DAG_ID, run_id, task_id, 1)
-        assert "Pausing task as DEFERRED" in log, (task_id, log[-3000:])
-        assert "Trigger fired event" in log, (task_id, log[-3000:])
+    logs = deferred_sensors.assert_each_ran_once_through_a_trigger(airflow_platform)
+    for task_id, mlflow_run in zip(SENSORS, deferred_sensors.mlflow_runs, strict=True):
         # The log merges one file per triggerer job that ran the trigger: the new job's is among them.
-        assert f".trigger.{new_jobs[task_id]}.log" in log, (task_id, log[:2000])
-        assert f"MLflow run '{mlflow_run}' finished" in log, (task_id, log[-3000:])
+        assert f".trigger.{new_jobs[task_id]}.log" in logs[task_id], (task_id, logs[task_id][:2000])
+        assert f"MLflow run '{mlflow_run}' finished" in logs[task_id], (task_id, logs[task_id][-3000:])
