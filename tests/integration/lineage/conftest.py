@@ -25,7 +25,6 @@ from platform_devkit.repository import REPO_ROOT
 
 DAGS = Path(__file__).resolve().parent / "dags"
 PROBE = DAGS / "lineage_probe.py"
-REPORT_PREFIX = "LINEAGE-PROBE "
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,14 @@ class ProbeHome:
 
     def run(self, lineage_env: Mapping[str, str], *, log_level: str = "INFO") -> ProbeRun:
         """Run the probe DAG with ``lineage_env`` added to the base environment."""
-        env = {**self.env, **lineage_env, "AIRFLOW__LOGGING__LOGGING_LEVEL": log_level}
+        report = self.data / "report.json"
+        report.unlink(missing_ok=True)
+        env = {
+            **self.env,
+            **lineage_env,
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": log_level,
+            "LINEAGE_PROBE_REPORT": str(report),
+        }
         began = time.monotonic()
         result = subprocess.run(
             [sys.executable, str(PROBE)],
@@ -70,9 +76,8 @@ class ProbeHome:
             check=False,
         )
         wall = time.monotonic() - began
-        reports = [line for line in result.stdout.splitlines() if line.startswith(REPORT_PREFIX)]
-        assert result.returncode == 0 and reports, result.stdout[-5000:]
-        return ProbeRun(result.returncode, result.stdout, json.loads(reports[-1][len(REPORT_PREFIX) :]), wall)
+        assert result.returncode == 0 and report.is_file(), result.stdout[-5000:]
+        return ProbeRun(result.returncode, result.stdout, json.loads(report.read_text()), wall)
 
 
 def _base_environment(home: Path, data: Path) -> dict[str, str]:

@@ -2,9 +2,11 @@
 
 It follows the platform rules (a team owner, ``retries >= 2``, tags, ``airflow.sdk`` imports). Run as
 a script, it runs itself with ``dag.test()`` - Airflow's task runner, in this process, with whatever
-OpenLineage configuration the environment holds - and prints one JSON line starting with
-``LINEAGE-PROBE``: the run's state, the listeners Airflow registered, and how long each task-instance
-listener hook held the task (timed with pluggy's hook-call monitoring, which changes nothing).
+OpenLineage configuration the environment holds - and writes a JSON report to the file
+``LINEAGE_PROBE_REPORT``: the run's state, the listeners Airflow registered, and how long each
+task-instance listener hook held the task (timed with pluggy's hook-call monitoring, which changes
+nothing). The report goes to its own file, not to stdout, because the OpenLineage client logs from its
+own threads and can write into the middle of a printed line.
 
 ``LINEAGE_PROBE_DIR`` is the folder of ``input.txt`` (read) and ``output.txt`` (written).
 """
@@ -79,4 +81,4 @@ if __name__ == "__main__":
         "listeners": listeners,
         "hooks": timings,
     }
-    print("LINEAGE-PROBE " + json.dumps(report), flush=True)
+    Path(os.environ["LINEAGE_PROBE_REPORT"]).write_text(json.dumps(report))
