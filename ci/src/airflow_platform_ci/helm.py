@@ -263,6 +263,18 @@ def _chart_and_values(plan: DeployPlan) -> list[str]:
     return argv
 
 
+def _upgrade(plan: DeployPlan, release: str, chart_args: list[str], *, wait_for_jobs: bool) -> list[str]:
+    argv = ["helm", "upgrade", "--install", release, *chart_args, "--create-namespace"]
+    argv += ["--server-side=auto", "--history-max", str(plan.history_max), "--timeout", plan.timeout]
+    if plan.wait:
+        argv += ["--wait=watcher", *(["--wait-for-jobs"] if wait_for_jobs else []), "--rollback-on-failure"]
+    return argv
+
+
+def _template(release: str, chart_args: list[str]) -> list[str]:
+    return ["helm", "template", release, *chart_args, "--kube-version", KUBERNETES_VERSION]
+
+
 def upgrade_argv(plan: DeployPlan) -> list[str]:
     """Return Helm 4's ``helm upgrade --install`` for the plan.
 
@@ -271,11 +283,7 @@ def upgrade_argv(plan: DeployPlan) -> list[str]:
     is rolled back (``--rollback-on-failure``, Helm 4's name for ``--atomic``). Objects are applied
     server-side as Helm 4 does for a new release (``auto`` keeps an existing release's method).
     """
-    argv = ["helm", "upgrade", "--install", plan.release, *_chart_and_values(plan), "--create-namespace"]
-    argv += ["--server-side=auto", "--history-max", str(plan.history_max), "--timeout", plan.timeout]
-    if plan.wait:
-        argv += ["--wait=watcher", "--wait-for-jobs", "--rollback-on-failure"]
-    return argv
+    return _upgrade(plan, plan.release, _chart_and_values(plan), wait_for_jobs=True)
 
 
 def template_argv(plan: DeployPlan) -> list[str]:
@@ -283,14 +291,7 @@ def template_argv(plan: DeployPlan) -> list[str]:
 
     ``--kube-version`` renders for the Kubernetes minor the release is validated against.
     """
-    return [
-        "helm",
-        "template",
-        plan.release,
-        *_chart_and_values(plan),
-        "--kube-version",
-        KUBERNETES_VERSION,
-    ]
+    return _template(plan.release, _chart_and_values(plan))
 
 
 def network_release(plan: DeployPlan) -> str:
@@ -309,25 +310,13 @@ def _network_chart_and_values(plan: DeployPlan) -> list[str]:
 
 
 def network_upgrade_argv(plan: DeployPlan) -> list[str]:
-    """Return ``helm upgrade --install`` of :data:`NETWORK_CHART` beside the plan's release."""
-    argv = ["helm", "upgrade", "--install", network_release(plan), *_network_chart_and_values(plan)]
-    argv += ["--create-namespace", "--server-side=auto", "--history-max", str(plan.history_max)]
-    argv += ["--timeout", plan.timeout]
-    if plan.wait:
-        argv += ["--wait=watcher", "--rollback-on-failure"]
-    return argv
+    """Return ``helm upgrade --install`` of :data:`NETWORK_CHART` beside the plan's release (no Jobs)."""
+    return _upgrade(plan, network_release(plan), _network_chart_and_values(plan), wait_for_jobs=False)
 
 
 def network_template_argv(plan: DeployPlan) -> list[str]:
     """Return ``helm template`` of :data:`NETWORK_CHART` for the plan."""
-    return [
-        "helm",
-        "template",
-        network_release(plan),
-        *_network_chart_and_values(plan),
-        "--kube-version",
-        KUBERNETES_VERSION,
-    ]
+    return _template(network_release(plan), _network_chart_and_values(plan))
 
 
 def finished_jobs_cleanup_argv(release: str, namespace: str) -> list[str]:
