@@ -71,11 +71,17 @@ class ProjectCommand:
         return self.argv[2] if self.argv[:2] == ("uv", "run") else self.argv[0]
 
 
-def _chart_check(env: str) -> ProjectCommand:
+def rendered_manifest(env: str) -> str:
+    """Return where the chart check reads ``env``'s rendered release, relative to the working directory."""
+    return f"{RENDERED_DIR}/{env}.yaml"
+
+
+def chart_check(env: str) -> ProjectCommand:
+    """Return the table's chart check of ``env``: strict schemas and network paths of its rendered release."""
     return ProjectCommand(
         f"chart-{env}",
         "chart",
-        ("uv", "run", "chart-check", "--env", env, "--require-network-paths", f"{RENDERED_DIR}/{env}.yaml"),
+        ("uv", "run", "chart-check", "--env", env, "--require-network-paths", rendered_manifest(env)),
         Runtime.LINTERS,
     )
 
@@ -116,8 +122,11 @@ COMMANDS: Final = (
         Runtime.TESTS,
         reports=(INTEGRATION_JUNIT,),
     ),
-    *(_chart_check(env) for env in ENVIRONMENTS),
+    *(chart_check(env) for env in ENVIRONMENTS),
 )
+
+REPORTING_FUNCTIONS: Final = frozenset(command.function for command in COMMANDS if command.reports)
+"""The functions whose commands write reports (what ``reports`` collects)."""
 
 TEST_FUNCTIONS: Final = ("lint", "dag_check", "unit", "integration", "chart")
 """The functions ``test`` runs concurrently, in the order its summary lists them."""

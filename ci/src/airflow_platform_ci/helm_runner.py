@@ -11,7 +11,7 @@ import dagger
 from dagger import dag
 
 from airflow_platform_ci import helm
-from airflow_platform_ci.commands import RENDERED_DIR
+from airflow_platform_ci.commands import RENDERED_DIR, rendered_manifest
 from airflow_platform_ci.pins import CHART_IMAGES, HELM_IMAGE, KUBECTL_IMAGE
 
 KUBECONFIG_PATH = "/run/secrets/kubeconfig"
@@ -79,7 +79,7 @@ def rendered(container: dagger.Container, plan: helm.DeployPlan) -> dagger.File:
     against the chart's schema here, so a bad overlay is refused naming its key.
     """
     folder = f"{WORKDIR}/{RENDERED_DIR}"
-    path = f"{folder}/{plan.env}.yaml"
+    path = f"{WORKDIR}/{rendered_manifest(plan.env)}"
     return (
         container.with_exec(["mkdir", "-p", folder])
         .with_exec(helm.template_argv(plan), redirect_stdout=f"{folder}/airflow.yaml")

@@ -3,7 +3,7 @@
 import dagger
 from dagger import dag
 
-from airflow_platform_ci.commands import REPORTS_DIR
+from airflow_platform_ci.commands import REPORTS_DIR, rendered_manifest
 from airflow_platform_ci.pins import AIRFLOW_VERSION, PYTHON_VERSION, TOOLS_BASE_IMAGE, UV_IMAGE
 
 DOCKERFILE = "image/Dockerfile"
@@ -81,6 +81,11 @@ def lint_env(source: dagger.Directory) -> dagger.Container:
         .with_directory(WORKDIR, source)
     )
     return container.with_env_variable("UV_NO_SYNC", "1").with_exec(list(MAKE_REPORTS_DIR))
+
+
+def with_rendered(checker: dagger.Container, env: str, manifest: dagger.File) -> dagger.Container:
+    """Put ``env``'s rendered release in :func:`lint_env` where its chart check reads it."""
+    return checker.with_file(f"{WORKDIR}/{rendered_manifest(env)}", manifest)
 
 
 def test_env(source: dagger.Directory) -> dagger.Container:

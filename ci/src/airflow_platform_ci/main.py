@@ -17,7 +17,13 @@ from dagger import DefaultPath, Doc, Ignore, dag, function, object_type
 from airflow_platform_ci import helm, helm_runner, k3s, service_containers
 from airflow_platform_ci import image as images
 from airflow_platform_ci.checks import StepRun, run_commands
-from airflow_platform_ci.commands import RENDERED_DIR, REPORTS_DIR, TEST_FUNCTIONS, commands_for
+from airflow_platform_ci.commands import (
+    REPORTING_FUNCTIONS,
+    REPORTS_DIR,
+    TEST_FUNCTIONS,
+    chart_check,
+    commands_for,
+)
 from airflow_platform_ci.pins import AIRFLOW_VERSION, PYTHON_VERSION
 from airflow_platform_ci.summary import StepResult, ensure_passed, gather_steps, render_report
 
@@ -116,8 +122,7 @@ class AirflowPlatform:
             plan = helm.pin_chart_images(
                 helm.plan_deploy(env=env, image=CHECK_IMAGE, existing=existing), pinned
             )
-            path = f"{images.WORKDIR}/{RENDERED_DIR}/{env}.yaml"
-            checker = checker.with_file(path, helm_runner.rendered(renderer, plan))
+            checker = images.with_rendered(checker, env, helm_runner.rendered(renderer, plan))
         return await run_commands(checker, commands_for("chart"))
 
     @function
@@ -183,7 +188,7 @@ class AirflowPlatform:
         gathered, runs = await self._all_runs()
         out = dag.directory().with_new_file("summary.md", render_report(gathered) + "\n")
         for run in runs:
-            if run.result.function in {"dag_check", "unit", "integration"}:
+            if run.result.function in REPORTING_FUNCTIONS:
                 out = out.with_directory(".", run.container.directory(REPORTS_DIR))
         return out
 
@@ -246,9 +251,8 @@ class AirflowPlatform:
         return await helm_runner.install(container, helm_runner.kubectl_container(kubeconfig), plan)
 
     async def _check_rendered(self, env: str, manifest: dagger.File) -> list[StepResult]:
-        (command,) = [command for command in commands_for("chart") if command.step == f"chart-{env}"]
-        path = f"{images.WORKDIR}/{RENDERED_DIR}/{env}.yaml"
-        return results(await run_commands(images.lint_env(self.source).with_file(path, manifest), [command]))
+        checker = images.with_rendered(images.lint_env(self.source), env, manifest)
+        return results(await run_commands(checker, [chart_check(env)]))
 
     @never_cached
     async def rollback(
