@@ -48,6 +48,11 @@ SERVER_COMMAND = (
 """Copy the image into the agent's image folder (a cache volume, mounted at run time), then start."""
 
 
+def config_volume(run_id: str) -> dagger.CacheVolume:
+    """The volume ``run_id``'s k3s writes its kubeconfig to, and the kubeconfig reader mounts."""
+    return dag.cache_volume(f"airflow-platform-k3s-config-{run_id}")
+
+
 def named_tarball(image: dagger.Container) -> dagger.File:
     """The image as an OCI tarball that containerd imports as :data:`E2E_IMAGE`."""
     return image.with_annotation(IMAGE_NAME_ANNOTATION, E2E_IMAGE).as_tarball()
@@ -61,7 +66,7 @@ def server(image: dagger.Container, run_id: str) -> dagger.Service:
         .with_new_file("/usr/local/bin/cgroup-v2-entrypoint.sh", CGROUP_V2_ENTRYPOINT, permissions=0o755)
         .with_entrypoint(["/usr/local/bin/cgroup-v2-entrypoint.sh"])
         .with_file(PRELOAD, named_tarball(image))
-        .with_mounted_cache(CONFIG_DIR, dag.cache_volume(f"airflow-platform-k3s-config-{run_id}"))
+        .with_mounted_cache(CONFIG_DIR, config_volume(run_id))
         .with_mounted_cache("/var/lib/rancher", dag.cache_volume(f"airflow-platform-k3s-state-{run_id}"))
         .with_mounted_temp("/var/lib/kubelet")
         .with_mounted_temp("/var/lib/cni")
@@ -93,7 +98,7 @@ async def kubeconfig(cluster: dagger.Service, run_id: str) -> dagger.Secret:
     config = await (
         dag.container()
         .from_(K3S_IMAGE)
-        .with_mounted_cache(CONFIG_DIR, dag.cache_volume(f"airflow-platform-k3s-config-{run_id}"))
+        .with_mounted_cache(CONFIG_DIR, config_volume(run_id))
         .with_env_variable("PLATFORM_RUN_ID", run_id)
         .with_service_binding(ALIAS, cluster)
         .with_exec(["sh", "-c", wait_then_print])
