@@ -128,7 +128,7 @@ class AirflowPlatform:
     @function
     @as_check
     async def lint(self) -> str:
-        """Lint: ruff check and format, hadolint, workflow schema, zizmor, yamllint of helm/."""
+        """Lint: ruff check and format, hadolint, workflow schema, zizmor, yamllint of helm/, secret scan."""
         return ensure_passed(results(await self._lint_runs()))
 
     @function
