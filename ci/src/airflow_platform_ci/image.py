@@ -17,6 +17,7 @@ IMAGE_WORKDIR = "/opt/airflow"
 UV_CACHE = "/root/.cache/uv"
 UV_CACHE_VOLUME = "airflow-platform-uv"
 SETUP_SCRIPT = "scripts/setup"
+"""The script that prepares a native machine and, here, the test container (system packages, uv, env)."""
 TOOLS_DIR = "/opt/platform-tools"
 """Where ``scripts/setup`` puts its private uv in the test container (``PLATFORM_TOOLS_DIR``)."""
 SYNC_DEV_GROUP = ("uv", "sync", "--only-group", "dev")
@@ -24,7 +25,10 @@ SYNC_DEV_GROUP = ("uv", "sync", "--only-group", "dev")
 MAKE_REPORTS_DIR = ("mkdir", "-p", REPORTS_DIR)
 PREPARATION = ((SETUP_SCRIPT,), SYNC_DEV_GROUP, MAKE_REPORTS_DIR)
 """Every exec that prepares a check container before its table command: the same set-up as natively."""
-"""The script that prepares a native machine and, here, the test container (system packages, uv, env)."""
+DEV_GROUP_FILES = ("pyproject.toml", "uv.lock", "README.md", "ci/**", "devkit/**")
+"""What ``uv sync --only-group dev`` reads: the lock, the root project's metadata, the local projects."""
+ENVIRONMENT_FILES = (*DEV_GROUP_FILES, "plugins/**", "src/**")
+"""What the whole environment's sync reads: the dev group's files and the root project's packages."""
 
 
 def build_image(
@@ -75,7 +79,7 @@ def lint_env(source: dagger.Directory) -> dagger.Container:
         .with_directory(
             WORKDIR,
             source,
-            include=["pyproject.toml", "uv.lock", "README.md", "ci/**", "devkit/**"],
+            include=list(DEV_GROUP_FILES),
         )
         .with_exec(list(SYNC_DEV_GROUP))
         .with_directory(WORKDIR, source)
@@ -91,8 +95,9 @@ def with_rendered(checker: dagger.Container, env: str, manifest: dagger.File) ->
 def test_env(source: dagger.Directory) -> dagger.Container:
     """The test tiers' environment, prepared by ``scripts/setup`` exactly as a native machine is.
 
-    First layer: the system packages and uv (only ``scripts/`` is needed), so a source change reuses
-    it. Second: the whole repository and the project environment, synced by the same script.
+    Each layer is reused until its inputs change: the system packages and uv (from ``scripts/``), then
+    the project environment (from the lock and the projects' sources), then the rest of the
+    repository, so a change to a test or a DAG syncs nothing.
     """
     container = (
         with_uv_cache(dag.container().from_(TOOLS_BASE_IMAGE))
@@ -101,9 +106,11 @@ def test_env(source: dagger.Directory) -> dagger.Container:
         .with_env_variable("PLATFORM_TOOLS_DIR", TOOLS_DIR)
         .with_env_variable("PLATFORM_SETUP_STEPS", "system,uv")
         .with_exec([SETUP_SCRIPT])
+        .with_env_variable("PLATFORM_SETUP_STEPS", "env")
+        .with_directory(WORKDIR, source, include=list(ENVIRONMENT_FILES))
+        .with_exec([SETUP_SCRIPT])
         .without_env_variable("PLATFORM_SETUP_STEPS")
         .with_directory(WORKDIR, source)
-        .with_exec([SETUP_SCRIPT])
     )
     return (
         container.with_env_variable("PATH", f"{TOOLS_DIR}/bin:${{PATH}}", expand=True)
