@@ -44,16 +44,13 @@ def build_image(
     return source.docker_build(dockerfile=DOCKERFILE, build_args=args)
 
 
-def image_env(image: dagger.Container, source: dagger.Directory) -> dagger.Container:
-    """The built image, in its own environment, with the repository's ``dags/`` to check.
+def image_env(image: dagger.Container) -> dagger.Container:
+    """The built image, in its own environment, at ``AIRFLOW_HOME``, where it carries the ``dags/`` to check.
 
-    Nothing is installed into it: the DAG gate is the ``dag-check`` the image ships.
+    Nothing is installed into it: the DAG gate is the ``dag-check`` the image ships, and the DAGs are
+    the ones ``image/Dockerfile`` copied from the repository.
     """
-    return (
-        image.with_directory(f"{IMAGE_WORKDIR}/dags", source.directory("dags"), owner="50000:0")
-        .with_workdir(IMAGE_WORKDIR)
-        .with_exec(list(MAKE_REPORTS_DIR))
-    )
+    return image.with_workdir(IMAGE_WORKDIR).with_exec(list(MAKE_REPORTS_DIR))
 
 
 def with_uv_cache(container: dagger.Container) -> dagger.Container:

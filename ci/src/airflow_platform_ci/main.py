@@ -104,7 +104,7 @@ class AirflowPlatform:
         return await run_commands(images.lint_env(self.source), commands_for("lint"))
 
     async def _dag_check_runs(self) -> list[StepRun]:
-        return await run_commands(images.image_env(self.build(), self.source), commands_for("dag_check"))
+        return await run_commands(images.image_env(self.build()), commands_for("dag_check"))
 
     async def _unit_runs(self) -> list[StepRun]:
         return await run_commands(images.test_env(self.source), commands_for("unit"))
@@ -356,7 +356,6 @@ class AirflowPlatform:
             .with_env_variable("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
             .with_env_variable("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
             .with_env_variable("AIRFLOW__API__PORT", str(port))
-            .with_directory("/opt/airflow/dags", self.source.directory("dags"), owner="50000:0")
             .with_exposed_port(port)
             .as_service(args=["airflow", "standalone"], use_entrypoint=True)
         )
