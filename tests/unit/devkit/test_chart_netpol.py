@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from platform_devkit.chart.manifests import K8sObject
-from platform_devkit.chart.netpol import Pods, evaluate, selector_matches
+from platform_devkit.chart.netpol import (
+    INGRESS_CONTROLLER,
+    Pods,
+    RequiredPath,
+    cut_paths,
+    evaluate,
+    selector_matches,
+)
 
 API = Pods("api", "ns", {"component": "api-server"}, ports={"api-server": 8080})
 WORKER = Pods("worker", "ns", {"component": "worker"})
@@ -92,3 +99,24 @@ def test_egress_isolation_of_the_source_counts_too() -> None:
 
 def test_policies_of_another_namespace_do_not_apply() -> None:
     assert evaluate([policy({"podSelector": {}}, namespace="other")], WORKER, API, 8080).allowed
+
+
+def test_policies_without_a_namespace_live_in_the_release_namespace() -> None:
+    # As `helm template` prints the chart's policies: no metadata.namespace. This one isolates every
+    # pod of the release for egress, not the ingress controller's pods in their own namespace.
+    deny_egress = policy({"podSelector": {}, "policyTypes": ["Egress"]})
+    del deny_egress.body["metadata"]["namespace"]
+    container = {"name": "api-server", "ports": [{"name": "api-server", "containerPort": 8080}]}
+    template = {"metadata": {"labels": {"component": "api-server"}}, "spec": {"containers": [container]}}
+    api_server = K8sObject(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "api"},
+            "spec": {"template": template},
+        }
+    )
+    path = RequiredPath("ingress->api-server", INGRESS_CONTROLLER, "api-server", "api-server", "a.key")
+    assert cut_paths([api_server, deny_egress], "ns", [path]) == []
+    assert evaluate([deny_egress], INGRESS_CONTROLLER.pods(), API, 8080, namespace="ns").allowed
+    assert not evaluate([deny_egress], WORKER, API, 8080, namespace="ns").allowed

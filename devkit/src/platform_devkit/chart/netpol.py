@@ -148,7 +148,12 @@ def _direction(
 
 
 def evaluate(
-    policies: Sequence[K8sObject], source: Pods, target: Pods, port: int, protocol: str = "TCP"
+    policies: Sequence[K8sObject],
+    source: Pods,
+    target: Pods,
+    port: int,
+    protocol: str = "TCP",
+    namespace: str | None = None,
 ) -> Verdict:
     """Decide whether ``source`` pods may open a connection to ``target`` pods on ``port``.
 
@@ -158,15 +163,18 @@ def evaluate(
         target: The server pods (their named ports resolve named policy ports).
         port: The target port number.
         protocol: ``TCP``, ``UDP`` or ``SCTP``.
+        namespace: Where policies without ``metadata.namespace`` live: the release namespace
+            (default: the target's namespace).
 
     Returns:
         Allowed only when the source's egress and the target's ingress both allow it.
     """
     network_policies = [item for item in policies if item.kind == "NetworkPolicy"]
-    egress = _direction(network_policies, source.namespace, source, target, target, port, protocol, "Egress")
+    home = namespace or target.namespace
+    egress = _direction(network_policies, home, source, target, target, port, protocol, "Egress")
     if not egress.allowed:
         return egress
-    return _direction(network_policies, target.namespace, target, source, target, port, protocol, "Ingress")
+    return _direction(network_policies, home, target, source, target, port, protocol, "Ingress")
 
 
 @dataclass(frozen=True)
@@ -337,7 +345,7 @@ def cut_paths(
                 continue
             number = target.ports[path.port]
             for source in sources:
-                verdict = evaluate(objects, source, target, number)
+                verdict = evaluate(objects, source, target, number, namespace=namespace)
                 if not verdict.allowed:
                     problems.append(
                         Problem(
