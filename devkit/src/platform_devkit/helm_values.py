@@ -15,7 +15,7 @@ import copy
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -101,7 +101,19 @@ def environment_layers(environment: str, helm_dir: Path | None = None) -> list[L
 
 
 def merge_values(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``overlay`` over ``base`` as Helm does: maps recursively, everything else replaced."""
+    """Merge ``overlay`` over ``base`` as Helm's ``mergeMaps`` merges one values file over the previous.
+
+    A copy of Helm's function (``pkg/cli/values/options.go``): maps merge key by key, recursively;
+    anything else in ``overlay`` (scalars, lists, ``null``) replaces what ``base`` holds. ``helm_python``
+    parses values files but has no call that merges them, hence this copy.
+
+    Args:
+        base: The values merged so far.
+        overlay: The next values file.
+
+    Returns:
+        A new mapping; neither argument is modified.
+    """
     merged = copy.deepcopy(dict(base))
     for key, value in overlay.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
@@ -145,11 +157,22 @@ def load_schema(directory: Path | None = None, *, strict: bool = True) -> dict[s
     return _strict(schema, top=True) if strict else schema
 
 
-def _dotted(path: Sequence[Any]) -> str:
+def dotted(
+    path: Iterable[Any], *, is_index: Callable[[Any], bool] = lambda part: isinstance(part, int)
+) -> str:
+    """Join a key path as ``spec.containers[0].image``: list indices in brackets, keys after dots.
+
+    Args:
+        path: The keys and list indices, outermost first.
+        is_index: Which parts are list indices (by default the ``int`` ones).
+
+    Returns:
+        The joined path, ``""`` for the empty path.
+    """
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
+        text += f"[{part}]" if is_index(part) else (f".{part}" if text else str(part))
+    return text
 
 
 def _contains(values: Any, path: Sequence[Any]) -> bool:
@@ -196,7 +219,7 @@ def schema_errors(layers: Sequence[Layer], schema: Mapping[str, Any] | None = No
     messages = []
     for error in sorted(validator.iter_errors(merged), key=lambda e: list(map(str, e.absolute_path))):
         path = _culprit(error)
-        messages.append(f"{_owner(layers, path)}: {_dotted(path)}: {error.message}")
+        messages.append(f"{_owner(layers, path)}: {dotted(path) or '(top level)'}: {error.message}")
     return messages
 
 
@@ -237,10 +260,11 @@ def find_clear_text_secrets(values: Mapping[str, Any]) -> list[str]:
         if isinstance(node, str) and SECRET_POINTER.fullmatch(node):
             continue
         if isinstance(node, str) and node.strip() and isinstance(key, str):
+            where = dotted(path) or "(top level)"
             if SECRET_KEY_PATTERN.search(key) and not REFERENCE_KEY_PATTERN.search(key):
-                findings.append(_dotted(path))
+                findings.append(where)
             elif URL_WITH_PASSWORD.search(node):
-                findings.append(f"{_dotted(path)} (URL with a password)")
+                findings.append(f"{where} (URL with a password)")
         if (
             isinstance(node, dict)
             and isinstance(node.get("name"), str)
@@ -248,7 +272,7 @@ def find_clear_text_secrets(values: Mapping[str, Any]) -> list[str]:
             and node["value"].strip()
             and SECRET_ENV_NAME.search(node["name"].upper())
         ):
-            findings.append(f"{_dotted((*path, 'value'))} (env {node['name']})")
+            findings.append(f"{dotted((*path, 'value'))} (env {node['name']})")
     return findings
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from platform_devkit.chart.errors import ChartUsageError
 from platform_devkit.chart.invocation import parse_helm_argv
-from platform_devkit.chart.values import merge_maps, schema_problems
+from platform_devkit.chart.values import schema_problems
+from platform_devkit.helm_values import merge_values
 
 UPGRADE = [
     "helm", "upgrade", "--install", "airflow", "airflow", "--repo", "https://airflow.apache.org",
@@ -74,7 +75,7 @@ def test_what_is_not_a_render_of_one_release_is_refused(argv: list[str]) -> None
 def test_values_files_merge_like_helm_merge_maps() -> None:
     base = {"a": {"x": 1, "l": [1, 2]}, "b": 1, "c": {"d": 1}}
     overlay = {"a": {"y": 2, "l": [3]}, "c": None}
-    assert merge_maps(base, overlay) == {"a": {"x": 1, "y": 2, "l": [3]}, "b": 1, "c": None}
+    assert merge_values(base, overlay) == {"a": {"x": 1, "y": 2, "l": [3]}, "b": 1, "c": None}
     assert base == {"a": {"x": 1, "l": [1, 2]}, "b": 1, "c": {"d": 1}}
 
 

@@ -59,10 +59,8 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _read(files: Sequence[str]) -> list[K8sObject]:
-    if not files or files == ["-"]:
-        return split_manifests(sys.stdin.read())
     objects: list[K8sObject] = []
-    for name in files:
+    for name in files or ["-"]:
         text = sys.stdin.read() if name == "-" else Path(name).read_text()
         objects += split_manifests(text)
     return objects

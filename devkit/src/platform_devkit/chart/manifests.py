@@ -118,30 +118,29 @@ def helm_template_text(rendered: Mapping[str, str]) -> str:
     return "".join(documents)
 
 
+def _pod_template(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The pod an object describes (``metadata``, ``spec``): a Pod itself, else its (job's) pod template."""
+    if body.get("kind") == "Pod":
+        return body
+    spec = body.get("spec") or {}
+    if body.get("kind") == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    return spec.get("template") or {}
+
+
 def pod_spec(body: Mapping[str, Any]) -> dict[str, Any] | None:
     """Return the pod spec an object runs: its own (a Pod), its template's, or its job template's."""
     kind = body.get("kind")
-    spec = body.get("spec") or {}
     if kind == "Pod":
-        return spec
-    if kind == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-        return (spec.get("template") or {}).get("spec")
-    if kind in WORKLOAD_KINDS:
-        return (spec.get("template") or {}).get("spec")
+        return body.get("spec") or {}
+    if kind == "CronJob" or kind in WORKLOAD_KINDS:
+        return _pod_template(body).get("spec")
     return None
 
 
 def pod_labels(body: Mapping[str, Any]) -> dict[str, str]:
     """Return the labels of the pods an object runs (a Pod's own labels, or its pod template's)."""
-    kind = body.get("kind")
-    if kind == "Pod":
-        return dict((body.get("metadata") or {}).get("labels") or {})
-    spec = body.get("spec") or {}
-    if kind == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-    template = spec.get("template") or {}
-    return dict((template.get("metadata") or {}).get("labels") or {})
+    return dict((_pod_template(body).get("metadata") or {}).get("labels") or {})
 
 
 def containers(spec: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

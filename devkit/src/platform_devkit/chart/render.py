@@ -113,7 +113,5 @@ def render_argv(
         "kube_version": invocation.kube_version or cluster_version,
     }
     rendered = _render(chart, values, options)
-    notes = "".join(
-        text for template, text in rendered.items() if template == f"{chart.name}/templates/NOTES.txt"
-    )
+    notes = rendered.get(f"{chart.name}/templates/NOTES.txt", "")
     return RenderedRelease(invocation, values, split_manifests(rendered), notes, helm_template_text(rendered))

@@ -8,7 +8,7 @@ template, pod overrides) are validated as Pods too: the API server never sees th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
@@ -19,6 +19,7 @@ import referencing.jsonschema
 from kubernetes_validate import utils as k8s_schemas
 
 from platform_devkit.chart.manifests import K8sObject, embedded_pods
+from platform_devkit.helm_values import dotted
 
 KUBERNETES_VERSION: Final = "1.33"
 """The Kubernetes minor version our clusters run (the e2e tier's k3s is v1.33 too)."""
@@ -40,14 +41,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.ref}: {self.path or '(object)'}: {self.message}"
-
-
-def dotted(path: Iterable[Any]) -> str:
-    """Join a JSON path as ``spec.containers[0].image``."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
 
 
 def schema_version(version: str = KUBERNETES_VERSION) -> str:

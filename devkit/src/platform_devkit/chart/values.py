@@ -4,7 +4,8 @@ Helm's ``values.Options.MergeValues`` (``pkg/cli/values/options.go``) builds the
 order: every ``--values`` file deep-merged over the previous ones, then ``--set-json``, ``--set``,
 ``--set-string``, ``--set-file`` and ``--set-literal``, each kind in command-line order. The parsers
 are Helm's own (``strvals`` and the values reader, through ``helm_python``); only the merge of
-values files is written here, because ``helm_python`` does not expose it.
+values files is ours (:func:`platform_devkit.helm_values.merge_values`), because ``helm_python``
+does not expose it.
 
 ``helm_python`` (CPython >= 3.12) is imported inside the functions that call Helm, so that the rest
 of the package (``chart-check``) also runs on Python 3.11.
@@ -12,43 +13,19 @@ of the package (``chart-check``) also runs on Python 3.11.
 
 from __future__ import annotations
 
-import copy
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from platform_devkit.chart.errors import ChartUsageError, ValuesSchemaError
 from platform_devkit.chart.invocation import VALUE_FLAGS, HelmInvocation
+from platform_devkit.helm_values import dotted, merge_values
 
 if TYPE_CHECKING:
     import helm_python
 
 _SCHEMA_LINE: Final = re.compile(r"^- at '(?P<pointer>[^']*)': (?P<message>.*)$")
 _ADDITIONAL: Final = re.compile(r"additional propert(?:y|ies) '(?P<key>[^']+)'")
-
-
-def merge_maps(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``overlay`` over ``base`` as Helm's ``mergeMaps`` merges one values file over the previous.
-
-    A copy of Helm's function (``pkg/cli/values/options.go``): maps merge key by key, recursively;
-    anything else in ``overlay`` (scalars, lists, ``null``) replaces what ``base`` holds. ``helm_python``
-    parses values files but has no call that merges them, hence this copy.
-
-    Args:
-        base: The values merged so far.
-        overlay: The next values file.
-
-    Returns:
-        A new mapping; neither argument is modified.
-    """
-    out = copy.deepcopy(dict(base))
-    for key, value in overlay.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge_maps(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def _assignment_key(flag: str, expression: str) -> str:
@@ -100,21 +77,18 @@ def merge_release_values(invocation: HelmInvocation, root: Path) -> dict[str, An
         path = root / name
         if not path.is_file():
             raise ChartUsageError(f"--values {name}: no such file under {root}")
-        values = merge_maps(values, helm_python.values_from_yaml(path.read_text()))
+        values = merge_values(values, helm_python.values_from_yaml(path.read_text()))
     for flag in VALUE_FLAGS:
         for expression in invocation.flags_of(flag):
             # ParseInto sets each assigned leaf inside the existing map: for keys without list
             # indices (refused above) that is exactly a merge of the parsed expression.
-            values = merge_maps(values, _parse(flag, expression, root))
+            values = merge_values(values, _parse(flag, expression, root))
     return values
 
 
 def _key_path(pointer: str) -> str:
     parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer.strip("/").split("/") if part]
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
-    return text
+    return dotted(parts, is_index=str.isdigit)
 
 
 def schema_problems(message: str) -> list[str]:
