@@ -110,14 +110,14 @@ def count_trigger_requests() -> tuple[list[float], list[str]]:
 
 def deferred_trigger(run_id: str, poll_interval: float):
     """The trigger a deferred sensor hands to the triggerer, rebuilt from its serialised form."""
-    import importlib
+    from airflow.sdk.module_loading import import_string
 
     from airflow_platform.sensors.mlflow import MLflowRunCompleteSensor
 
     sensor = MLflowRunCompleteSensor(task_id=f"wait_{run_id}", run_id=run_id, poke_interval=poll_interval)
     classpath, kwargs = sensor.build_trigger().serialize()
-    module, _, name = classpath.rpartition(".")
-    return getattr(importlib.import_module(module), name)(**kwargs)
+    # As the triggerer does: import the serialised classpath, then call it with the serialised kwargs.
+    return import_string(classpath)(**kwargs)
 
 
 async def run_benchmark(args: argparse.Namespace, tracking_uri: str) -> dict:
