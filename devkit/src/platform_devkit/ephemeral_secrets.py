@@ -22,23 +22,24 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from platform_devkit.helm_values import load_layer
+from platform_devkit.repository import REPO_ROOT
+
 EPHEMERAL_ENVIRONMENTS = ("dev",)
 """Environments whose Secrets may be generated: the ones that are created and destroyed by a run."""
 ADMIN_USERNAME = "platform-admin"
 """The bootstrap user of values-dev.yaml's ``createUserJob``; its password is in ``airflow-dev-admin``."""
 RELEASE = "airflow"
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-CONNECTION_IDS = (
-    "mlflow_default",
-    "kubeflow_default",
-    "aws_default",
-    "postgres_warehouse",
-    "slack_alerts",
-    "pagerduty_events",
-    "smtp_default",
-    "partner_api",
-)
-"""The keys of ``airflow-connections`` that helm/values.yaml maps to ``AIRFLOW_CONN_<ID>``."""
+CONNECTIONS_RESOURCE = "airflow-connections"
+
+
+def connection_ids() -> tuple[str, ...]:
+    """Return the keys of the Secret :data:`CONNECTIONS_RESOURCE` that values.yaml maps to connections."""
+    values = load_layer(REPO_ROOT / "helm" / "values.yaml").values
+    return tuple(
+        entry["secretKey"] for entry in values["secret"] if entry["secretName"] == CONNECTIONS_RESOURCE
+    )
 
 
 class EphemeralSecretsError(ValueError):
@@ -112,7 +113,7 @@ def manifests(env: str, namespace: str, material: EphemeralMaterial) -> dict[str
         f"postgresql://postgres:{material.database_password}@{RELEASE}-postgresql.{namespace}:5432/postgres"
     )
     connections = {
-        conn_id: f"http://{conn_id.replace('_', '-')}.{namespace}.invalid" for conn_id in CONNECTION_IDS
+        conn_id: f"http://{conn_id.replace('_', '-')}.{namespace}.invalid" for conn_id in connection_ids()
     }
     connections["aws_default"] = "aws://?region_name=us-east-1"
     items = [
@@ -126,7 +127,7 @@ def manifests(env: str, namespace: str, material: EphemeralMaterial) -> dict[str
             {"connection": f"redis://:{material.redis_password}@{RELEASE}-redis.{namespace}:6379/0"},
         ),
         _secret("airflow-redis-password", namespace, {"password": material.redis_password}),
-        _secret("airflow-connections", namespace, connections),
+        _secret(CONNECTIONS_RESOURCE, namespace, connections),
         _secret(
             "airflow-git-credentials",
             namespace,
