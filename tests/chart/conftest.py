@@ -22,8 +22,8 @@ from platform_devkit.chart.errors import ChartUnavailableError
 from platform_devkit.chart.manifests import K8sObject
 from platform_devkit.chart.render import RenderedRelease, render_argv
 from platform_devkit.chart.source import how_to_provide, locate_chart
+from platform_devkit.repository import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[2]
 AIRFLOW_REPOSITORY = "ghcr.io/acme/airflow"
 AIRFLOW_TAG = "3.3.2-platform-0.1.0"
 AIRFLOW_DIGEST = "sha256:" + hashlib.sha256(b"airflow-platform image").hexdigest()
@@ -86,7 +86,7 @@ def chart_images() -> dict[str, str]:
 
 
 def _existing() -> set[str]:
-    return {str(path.relative_to(REPO)) for path in (REPO / "helm").glob("*.yaml")}
+    return {str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "helm").glob("*.yaml")}
 
 
 @pytest.fixture(scope="session")
@@ -109,12 +109,10 @@ def deploy_argv(deploy_plan: Callable[..., helm.DeployPlan]) -> Callable[[str], 
 @pytest.fixture(scope="session")
 def rendered(chart: Any, deploy_argv: Callable[[str], list[str]]) -> Callable[[str], RenderedRelease]:
     """Render an environment from the deploy's argv (once per session and environment)."""
-    cache: dict[str, RenderedRelease] = {}
 
+    @functools.cache
     def render(env: str) -> RenderedRelease:
-        if env not in cache:
-            cache[env] = render_argv(chart, deploy_argv(env), REPO)
-        return cache[env]
+        return render_argv(chart, deploy_argv(env), REPO_ROOT)
 
     return render
 
@@ -124,7 +122,7 @@ def network_chart() -> Iterator[Any]:
     """Our chart of the NetworkPolicies chart 1.21.0 cannot express (helm/network-policies)."""
     import helm_python
 
-    with helm_python.Chart.load(REPO / helm.NETWORK_CHART) as loaded:
+    with helm_python.Chart.load(REPO_ROOT / helm.NETWORK_CHART) as loaded:
         yield loaded
 
 
@@ -133,12 +131,10 @@ def network_rendered(
     network_chart: Any, deploy_plan: Callable[..., helm.DeployPlan]
 ) -> Callable[[str], RenderedRelease]:
     """Render the network release of an environment from the deploy's argv (once per environment)."""
-    cache: dict[str, RenderedRelease] = {}
 
+    @functools.cache
     def render(env: str) -> RenderedRelease:
-        if env not in cache:
-            cache[env] = render_argv(network_chart, helm.network_upgrade_argv(deploy_plan(env)), REPO)
-        return cache[env]
+        return render_argv(network_chart, helm.network_upgrade_argv(deploy_plan(env)), REPO_ROOT)
 
     return render
 
@@ -160,6 +156,6 @@ def render_with_values(
     def render(env: str, values: dict[str, Any]) -> RenderedRelease:
         extra = tmp_path / f"values-extra-{env}.yaml"
         extra.write_text(yaml.safe_dump(values))
-        return render_argv(chart, [*deploy_argv(env), "--values", str(extra)], REPO)
+        return render_argv(chart, [*deploy_argv(env), "--values", str(extra)], REPO_ROOT)
 
     return render

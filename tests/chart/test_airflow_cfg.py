@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
 import subprocess
@@ -13,27 +12,21 @@ import pytest
 
 from airflow_platform.platform_settings import load_platform_settings
 from airflow_platform_ci.helm import ENVIRONMENTS
+from platform_devkit.loopback.airflow_environment import SETTINGS_FILE
 
-SETTINGS_FILE = Path(__file__).resolve().parents[2] / "config" / "platform.yaml"
 PLATFORM = load_platform_settings(SETTINGS_FILE)
 BRANCHES = {"dev": "main", "staging": "release/staging", "prod": "production"}
 
 
-def _cfg(release) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(release.get("ConfigMap", "airflow-config").body["data"]["airflow.cfg"])
-    return parser
-
-
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_executor_line(env: str, rendered) -> None:
-    assert _cfg(rendered(env))["core"]["executor"] == "CeleryExecutor,KubernetesExecutor"
+    assert rendered(env).airflow_cfg["core"]["executor"] == "CeleryExecutor,KubernetesExecutor"
     assert list(PLATFORM.executors) == ["CeleryExecutor", "KubernetesExecutor"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_git_dag_bundle_tracks_the_environment_branch(env: str, rendered) -> None:
-    (bundle,) = json.loads(_cfg(rendered(env))["dag_processor"]["dag_bundle_config_list"])
+    (bundle,) = json.loads(rendered(env).airflow_cfg["dag_processor"]["dag_bundle_config_list"])
     assert bundle["classpath"] == "airflow.providers.git.bundles.git.GitDagBundle"
     assert bundle["kwargs"]["tracking_ref"] == BRANCHES[env]
     assert bundle["kwargs"]["repo_url"] == "https://github.com/acme/airflow-platform.git"
@@ -53,7 +46,7 @@ def test_the_dag_processor_gets_the_git_connection_from_a_secret(env: str, rende
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_platform_section_names_the_environment_and_its_data_lake(env: str, rendered) -> None:
-    platform = _cfg(rendered(env))["platform"]
+    platform = rendered(env).airflow_cfg["platform"]
     assert platform["environment"] == env
     assert platform["data_lake_bucket"].endswith(f"-{env}")
 
@@ -62,11 +55,11 @@ def test_the_platform_section_names_the_environment_and_its_data_lake(env: str, 
 def test_the_platform_section_says_whether_promotions_wait_for_an_approval(
     env: str, required: str, rendered
 ) -> None:
-    assert _cfg(rendered(env))["platform"]["model_approval_required"] == required
+    assert rendered(env).airflow_cfg["platform"]["model_approval_required"] == required
 
 
 def test_each_environment_has_its_own_data_lake(rendered) -> None:
-    buckets = {env: _cfg(rendered(env))["platform"]["data_lake_bucket"] for env in ENVIRONMENTS}
+    buckets = {env: rendered(env).airflow_cfg["platform"]["data_lake_bucket"] for env in ENVIRONMENTS}
     assert len(set(buckets.values())) == len(ENVIRONMENTS), buckets
 
 
@@ -82,7 +75,7 @@ def test_the_settings_job_applies_the_platform_settings_after_migrating(env: str
 def test_the_settings_job_reads_every_variable_the_overlay_sets(env: str, rendered, tmp_path: Path) -> None:
     # The applier itself validates the rendered airflow.cfg, as it does in the Job (no database needed).
     config = tmp_path / "airflow.cfg"
-    config.write_text(rendered(env).get("ConfigMap", "airflow-config").body["data"]["airflow.cfg"])
+    config.write_text(rendered(env).airflow_cfg_text)
     environment = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
     environment.update(
         AIRFLOW_HOME=str(tmp_path), AIRFLOW_CONFIG=str(config), PLATFORM_SETTINGS_FILE=str(SETTINGS_FILE)
@@ -96,7 +89,7 @@ def test_the_settings_job_reads_every_variable_the_overlay_sets(env: str, render
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    options = list(_cfg(rendered(env))["platform"])
+    options = list(rendered(env).airflow_cfg["platform"])
     for option in options:
         assert option in PLATFORM.variables, f"[platform] {option} is not a variable of config/platform.yaml"
     in_declared_order = [key for key in PLATFORM.variables if key in options]

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from platform_devkit.chart.errors import ChartUsageError, ValuesSchemaError
 from platform_devkit.chart.render import render_argv
-
-REPO = Path(__file__).resolve().parents[2]
+from platform_devkit.repository import REPO_ROOT
 
 
 @pytest.mark.parametrize(
@@ -35,11 +32,11 @@ def test_an_overlay_that_fails_the_chart_schema_is_refused_naming_the_key(
 
 def test_a_flag_the_renderer_does_not_interpret_is_refused(chart, deploy_argv) -> None:
     with pytest.raises(ChartUsageError, match="--post-renderer"):
-        render_argv(chart, [*deploy_argv("prod"), "--post-renderer", "kustomize"], REPO)
+        render_argv(chart, [*deploy_argv("prod"), "--post-renderer", "kustomize"], REPO_ROOT)
 
 
 def test_a_different_chart_version_is_refused(chart, deploy_argv) -> None:
     argv = deploy_argv("prod")
     argv[argv.index("--version") + 1] = "1.20.0"
     with pytest.raises(ChartUsageError, match=r"chart version 1\.20\.0"):
-        render_argv(chart, argv, REPO)
+        render_argv(chart, argv, REPO_ROOT)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import configparser
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,12 +11,12 @@ from platform_devkit import ephemeral_secrets
 from platform_devkit.chart.netpol import cut_paths
 from platform_devkit.chart.render import RenderedRelease, render_argv
 from platform_devkit.chart.validate import validate_objects
-
-REPO = Path(__file__).resolve().parents[2]
+from platform_devkit.repository import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
 def e2e_plan(deploy_plan) -> helm.DeployPlan:
+    """The plan of the e2e release: dev with the preloaded image, its namespace and values-e2e.yaml."""
     return deploy_plan(
         "dev", image=k3s.E2E_IMAGE, namespace=main.E2E_NAMESPACE, extra_values=(helm.E2E_VALUES,)
     )
@@ -26,7 +24,8 @@ def e2e_plan(deploy_plan) -> helm.DeployPlan:
 
 @pytest.fixture(scope="module")
 def e2e_release(chart, e2e_plan: helm.DeployPlan) -> RenderedRelease:
-    return render_argv(chart, helm.upgrade_argv(e2e_plan), REPO)
+    """The e2e release rendered from the argv of its ``helm upgrade --install``."""
+    return render_argv(chart, helm.upgrade_argv(e2e_plan), REPO_ROOT)
 
 
 def test_every_object_is_valid(e2e_release: RenderedRelease) -> None:
@@ -47,17 +46,15 @@ def test_the_api_server_is_on_the_smoke_tests_node_port(e2e_release: RenderedRel
 
 
 def test_the_dag_processor_reads_the_dags_the_image_ships(e2e_release: RenderedRelease) -> None:
-    cfg = configparser.ConfigParser(interpolation=None)
-    cfg.read_string(e2e_release.get("ConfigMap", "airflow-config").body["data"]["airflow.cfg"])
-    (bundle,) = json.loads(cfg["dag_processor"]["dag_bundle_config_list"])
+    (bundle,) = json.loads(e2e_release.airflow_cfg["dag_processor"]["dag_bundle_config_list"])
     assert bundle["kwargs"] == {"path": "/opt/airflow/dags"}
-    assert (REPO / "dags" / f"{main.SMOKE_DAG}.py").is_file()
+    assert (REPO_ROOT / "dags" / f"{main.SMOKE_DAG}.py").is_file()
 
 
 def test_the_network_paths_airflow_needs_stay_open(
     e2e_release: RenderedRelease, network_chart, e2e_plan: helm.DeployPlan
 ) -> None:
-    network = render_argv(network_chart, helm.network_upgrade_argv(e2e_plan), REPO)
+    network = render_argv(network_chart, helm.network_upgrade_argv(e2e_plan), REPO_ROOT)
     objects = [*e2e_release.objects, *network.objects]
     assert [str(problem) for problem in cut_paths(objects, e2e_release.namespace)] == []
 

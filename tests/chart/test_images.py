@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
-
 import pytest
 
 from airflow_platform_ci.helm import ENVIRONMENTS
@@ -13,12 +11,6 @@ from platform_devkit.chart.manifests import embedded_pods
 
 def _images(release) -> dict[str, str]:
     return {f"{ref} {field}": image for ref, field, image in image_references(release.objects)}
-
-
-def _airflow_cfg(release) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(release.get("ConfigMap", "airflow-config").body["data"]["airflow.cfg"])
-    return parser
 
 
 def test_prod_runs_every_container_by_digest(rendered) -> None:
@@ -36,7 +28,7 @@ def test_prod_task_pod_template_runs_the_airflow_image_by_digest(rendered) -> No
 
 
 def test_prod_kubernetes_executor_worker_image_is_by_digest(rendered) -> None:
-    executor = _airflow_cfg(rendered("prod"))["kubernetes_executor"]
+    executor = rendered("prod").airflow_cfg["kubernetes_executor"]
     image = f"{executor['worker_container_repository']}:{executor['worker_container_tag']}"
     assert BY_DIGEST.match(image), image
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import configparser
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +15,8 @@ from airflow_platform.lineage_settings import (
 from airflow_platform.platform_settings import load_platform_settings
 from airflow_platform_ci.helm import ENVIRONMENTS
 from platform_devkit.chart.manifests import containers, embedded_pods, pod_spec
+from platform_devkit.loopback.airflow_environment import SETTINGS_FILE
 
-SETTINGS_FILE = Path(__file__).resolve().parents[2] / "config" / "platform.yaml"
 LINEAGE = load_platform_settings(SETTINGS_FILE).lineage
 SECRET = "airflow-openlineage"
 EXPECTED = {
@@ -45,12 +43,6 @@ def _container(release, kind: str, name: str, container_name: str) -> dict[str, 
         spec = pod_spec(release.get(kind, name).body) or {}
     (container,) = [c for _, c in containers(spec) if c["name"] == container_name]
     return container
-
-
-def _cfg(release) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(release.get("ConfigMap", "airflow-config").body["data"]["airflow.cfg"])
-    return parser
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -82,7 +74,7 @@ def test_every_reference_to_the_lineage_secret_is_optional(env: str, rendered) -
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_airflow_cfg_has_the_platform_openlineage_section(env: str, rendered) -> None:
-    section = dict(_cfg(rendered(env))["openlineage"])
+    section = dict(rendered(env).airflow_cfg["openlineage"])
     derived = {
         name.removeprefix(OPTION_PREFIX).lower(): value
         for name, value in openlineage_environment(LINEAGE).items()
@@ -93,5 +85,5 @@ def test_airflow_cfg_has_the_platform_openlineage_section(env: str, rendered) ->
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_airflow_cfg_configures_no_transport(env: str, rendered) -> None:
-    section = _cfg(rendered(env))["openlineage"]
+    section = rendered(env).airflow_cfg["openlineage"]
     assert not {"transport", "config_path", "config_conn_id", "disabled"} & set(section)

@@ -9,6 +9,7 @@ version of ``--kube-version`` or, for an upgrade, of the cluster (:data:`KUBERNE
 
 from __future__ import annotations
 
+import configparser
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +48,24 @@ class RenderedRelease:
     def namespace(self) -> str:
         """The namespace the release is installed into."""
         return self.invocation.namespace or "default"
+
+    @property
+    def airflow_cfg_text(self) -> str:
+        """The rendered ``airflow.cfg``, from the ConfigMap ``<release>-config``.
+
+        Raises:
+            KeyError: no such ConfigMap was rendered.
+        """
+        configmap = self.get("ConfigMap", f"{self.invocation.release}-config")
+        text: str = configmap.body["data"]["airflow.cfg"]
+        return text
+
+    @property
+    def airflow_cfg(self) -> configparser.ConfigParser:
+        """The rendered ``airflow.cfg``, parsed (without interpolation)."""
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read_string(self.airflow_cfg_text)
+        return parser
 
     def of_kind(self, kind: str) -> list[K8sObject]:
         """Return the objects of one kind."""
