@@ -204,6 +204,7 @@ class Replays:
 
 
 def invoke_scenario(repo: Path, schema: Path, scenario: Scenario) -> Invocation:
+    """Replay one call of the scenario's function on the seeded repository (without its hidden paths)."""
     source = SourceView(repo, hidden=scenario.hidden)
     return replay_invoke(
         repo,
@@ -247,6 +248,7 @@ def run_execs(invocation: Invocation) -> list[Exec]:
 
 
 def is_cluster_call(argv: tuple[str, ...]) -> bool:
+    """Whether the command talks to the cluster: ``kubectl``, or a ``helm`` :data:`CLUSTER_COMMANDS` one."""
     program = PurePosixPath(argv[0]).name
     return program == "kubectl" or (program == "helm" and len(argv) > 1 and argv[1] in CLUSTER_COMMANDS)
 
@@ -258,6 +260,7 @@ def helm_chart_args(argv: tuple[str, ...]) -> tuple[str, str]:
 
 
 def flag_values(argv: tuple[str, ...], name: str) -> list[str]:
+    """The value after each occurrence of the flag ``name`` in ``argv``, in order."""
     return [argv[index + 1] for index, arg in enumerate(argv[:-1]) if arg == name]
 
 
@@ -515,14 +518,20 @@ def pinned_chart_images(invocation: Invocation) -> dict[str, str]:
     }
 
 
+def planned_deploy(repo: Path, scenario: Scenario, invocation: Invocation) -> helm.DeployPlan:
+    """The plan :mod:`helm` makes for a deploy scenario's arguments, chart images pinned as the call did."""
+    args = scenario.args
+    return helm.pin_chart_images(
+        helm.plan_deploy(env=args["env"], image=args["image"], existing=repo_values_files(repo)),
+        pinned_chart_images(invocation),
+    )
+
+
 def expected_helm_argvs(repo: Path, scenario: Scenario, invocation: Invocation) -> list[list[str]]:
     """The cluster command lines :mod:`helm` builds for the scenario's arguments, in the order they run."""
     args = scenario.args
     if scenario.function == "deploy":
-        plan = helm.pin_chart_images(
-            helm.plan_deploy(env=args["env"], image=args["image"], existing=repo_values_files(repo)),
-            pinned_chart_images(invocation),
-        )
+        plan = planned_deploy(repo, scenario, invocation)
         if args.get("dry_run"):
             rendered = [helm.template_argv(plan), helm.network_template_argv(plan)]
             if "kubeconfig" in args:
@@ -573,10 +582,7 @@ def test_helm_runs_the_command_lines_of_the_helm_module(replays: Replays, repo: 
 def test_every_deploy_renders_and_checks_both_releases_first(replays: Replays, repo: Path, name: str) -> None:
     invocation = replays[name]
     args = SCENARIOS[name].args
-    plan = helm.pin_chart_images(
-        helm.plan_deploy(env=args["env"], image=args["image"], existing=repo_values_files(repo)),
-        pinned_chart_images(invocation),
-    )
+    plan = planned_deploy(repo, SCENARIOS[name], invocation)
     assert rendered_argvs(invocation)[:2] == [helm.template_argv(plan), helm.network_template_argv(plan)]
     (check,) = [c for c in commands_for("chart") if c.step == f"chart-{args['env']}"]
     ran = [run.argv for run in run_execs(invocation)]
@@ -654,6 +660,7 @@ def test_a_dry_run_never_changes_the_cluster(replays: Replays) -> None:
 
 
 def env_value(value: "str | Chain") -> str:
+    """An exec's environment value as compared across calls: the string, or a chain's content hash."""
     return value if isinstance(value, str) else value.digest
 
 

@@ -1,6 +1,7 @@
 """Deploy validation and Helm command lines, decided before any cluster contact."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -20,6 +21,7 @@ PINNED = {key: f"{reference}@{DIGEST}" for key, reference in CHART_IMAGES.items(
 
 
 def pinned_plan(**request) -> helm.DeployPlan:
+    """``plan_deploy(**request)`` with every values file present, the chart's images pinned."""
     return helm.pin_chart_images(helm.plan_deploy(existing=ALL_VALUES, **request), PINNED)
 
 
@@ -91,9 +93,9 @@ def test_tags_are_accepted_outside_prod(env: str) -> None:
     assert plan.namespace == f"airflow-{env}"
 
 
-def test_the_chart_is_named_as_its_chart_yaml_names_it(chart_data: Path) -> None:
-    chart = yaml.safe_load((chart_data / "Chart.yaml").read_text())
-    assert (CHART_NAME, CHART_VERSION) == (chart["name"], chart["version"]) == ("airflow", "1.21.0")
+def test_the_chart_is_named_as_its_chart_yaml_names_it(airflow_chart: dict[str, Any]) -> None:
+    named = (airflow_chart["name"], airflow_chart["version"])
+    assert (CHART_NAME, CHART_VERSION) == named == ("airflow", "1.21.0")
 
 
 def test_the_pinned_chart_images_are_the_charts_defaults(chart_data: Path) -> None:
