@@ -12,7 +12,9 @@ import json
 import os
 import shutil
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -20,7 +22,6 @@ from airflow_platform_ci.commands import commands_for
 from platform_devkit import image_rehearsal
 from platform_devkit.repository import REPO_ROOT
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 MISSING_PYTHON = (
     "the image rehearsal needs CPython 3.12, the image's Python: install it (pyenv install 3.12, "
     "'uv python install 3.12', or apt's python3.12) or point PLATFORM_PYTHON at one"
@@ -28,12 +29,12 @@ MISSING_PYTHON = (
 
 
 @pytest.fixture(scope="session")
-def rehearsal(tmp_path_factory: pytest.TempPathFactory) -> image_rehearsal.Rehearsal:
+def rehearsal(
+    tmp_path_factory: pytest.TempPathFactory, missing_prerequisite: Callable[[str], NoReturn]
+) -> Iterator[image_rehearsal.Rehearsal]:
     python = image_rehearsal.find_python312()
     if python is None:
-        if IN_CI:
-            pytest.fail(MISSING_PYTHON, pytrace=False)
-        pytest.skip(MISSING_PYTHON)
+        missing_prerequisite(MISSING_PYTHON)
     uv = os.environ.get("UV") or shutil.which("uv")
     assert uv, "uv is needed for the image's 'uv pip' steps (run the tests through scripts/test)"
     result = image_rehearsal.rehearse(tmp_path_factory.mktemp("image-rehearsal"), python, Path(uv))
