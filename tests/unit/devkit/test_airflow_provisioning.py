@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from airflow_platform.platform_settings import load_platform_settings
-from platform_devkit.loopback.airflow_environment import SETTINGS_FILE, AirflowOptions, airflow_environment
+from platform_devkit.loopback.airflow_environment import SETTINGS_FILE, AirflowOptions
 from platform_devkit.loopback.airflow_provisioning import ExternalServices, service_connections
 from platform_devkit.loopback.postgres import PostgresService
 from platform_devkit.loopback.s3 import S3Service
@@ -44,15 +45,11 @@ def test_no_service_means_no_connection() -> None:
     assert service_connections(ExternalServices()) == {}
 
 
-def test_the_platform_section_reaches_every_process_as_airflow_config(tmp_path: Path) -> None:
-    env = airflow_environment(
-        tmp_path,
-        metadata_url="postgresql+psycopg2://x@127.0.0.1/db",
-        broker_url="redis://127.0.0.1:6379/0",
-        result_backend="db+postgresql://x@127.0.0.1/db",
-        api_port=8080,
-        options=AirflowOptions(platform_config={"environment": "e2e", "data_lake_bucket": "lake"}),
-        secret_values={},
+def test_the_platform_section_reaches_every_process_as_airflow_config(
+    loopback_environment: Callable[[AirflowOptions], dict[str, str]],
+) -> None:
+    env = loopback_environment(
+        AirflowOptions(platform_config={"environment": "e2e", "data_lake_bucket": "lake"})
     )
     assert env["AIRFLOW__PLATFORM__ENVIRONMENT"] == "e2e"
     assert env["AIRFLOW__PLATFORM__DATA_LAKE_BUCKET"] == "lake"

@@ -20,6 +20,7 @@ NGINX = Pods("nginx", "ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx
 
 
 def policy(spec: dict, namespace: str = "ns") -> K8sObject:
+    """A NetworkPolicy named ``p`` in ``namespace`` with ``spec``."""
     body = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -31,6 +32,7 @@ def policy(spec: dict, namespace: str = "ns") -> K8sObject:
 
 
 def ingress(*rules: dict) -> K8sObject:
+    """A NetworkPolicy of the api-server's pods allowing exactly the ingress ``rules``."""
     return policy({"podSelector": {"matchLabels": {"component": "api-server"}}, "ingress": list(rules)})
 
 

@@ -20,6 +20,7 @@ from platform_devkit.repository import REPO_ROOT
 
 @pytest.fixture
 def repository(tmp_path: Path) -> DagRepository:
+    """A fresh DAG repository in ``tmp_path``."""
     return create_dag_repository(tmp_path / "repo")
 
 

@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from airflow_platform.lineage_settings import LineageEndpoint, openlineage_environment
 from airflow_platform.platform_settings import load_platform_settings
 from platform_devkit.dev_airflow import lineage_endpoint, parse_args
-from platform_devkit.loopback.airflow_environment import SETTINGS_FILE, AirflowOptions, airflow_environment
-
-
-def _loopback_environment(tmp_path: Path, options: AirflowOptions) -> dict[str, str]:
-    return airflow_environment(
-        tmp_path,
-        metadata_url="postgresql+psycopg2://x@127.0.0.1/db",
-        broker_url="redis://127.0.0.1:6379/0",
-        result_backend="db+postgresql://x@127.0.0.1/db",
-        api_port=8080,
-        options=options,
-        secret_values={},
-    )
+from platform_devkit.loopback.airflow_environment import SETTINGS_FILE, AirflowOptions
 
 
 def test_lineage_is_off_without_an_endpoint_because_no_transport_is_configured(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    loopback_environment: Callable[[AirflowOptions], dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENLINEAGE_URL", "http://127.0.0.1:5000")
-    env = _loopback_environment(tmp_path, AirflowOptions())
+    env = loopback_environment(AirflowOptions())
     lineage = load_platform_settings(SETTINGS_FILE).lineage
     assert "AIRFLOW__OPENLINEAGE__DISABLED" not in env
     assert not [name for name in env if name.startswith("OPENLINEAGE")]
@@ -38,10 +26,12 @@ def test_lineage_is_off_without_an_endpoint_because_no_transport_is_configured(
     )
 
 
-def test_an_endpoint_reaches_every_process_as_the_client_variables(tmp_path: Path) -> None:
+def test_an_endpoint_reaches_every_process_as_the_client_variables(
+    loopback_environment: Callable[[AirflowOptions], dict[str, str]],
+) -> None:
     key = secrets.token_urlsafe(12)
     endpoint = LineageEndpoint("http://127.0.0.1:5000", key)
-    env = _loopback_environment(tmp_path, AirflowOptions(lineage_endpoint=endpoint))
+    env = loopback_environment(AirflowOptions(lineage_endpoint=endpoint))
     assert (env["OPENLINEAGE_URL"], env["OPENLINEAGE_API_KEY"]) == (endpoint.url, key)
     assert env["AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD"] == "True"
 
