@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,23 +15,17 @@ from airflow_platform.lineage_settings import (
     openlineage_environment,
 )
 from airflow_platform.platform_settings import load_platform_settings
-from platform_devkit.helm_values import ENVIRONMENTS, environment_layers, load_layer, merge_layers, repo_root
+from platform_devkit.helm_values import ENVIRONMENTS
+from platform_devkit.loopback.airflow_environment import SETTINGS_FILE
 
-LINEAGE = load_platform_settings(repo_root() / "config" / "platform.yaml").lineage
+LINEAGE = load_platform_settings(SETTINGS_FILE).lineage
 SECRET = "airflow-openlineage"
 
 
-def merged(environment: str) -> dict[str, Any]:
-    """The values of an environment; ``e2e`` is the dev release with values-e2e.yaml over it."""
-    if environment == "e2e":
-        return merge_layers(
-            [*environment_layers("dev"), load_layer(repo_root() / "helm" / "values-e2e.yaml")]
-        )
-    return merge_layers(environment_layers(environment))
-
-
 @pytest.mark.parametrize("environment", [*ENVIRONMENTS, "e2e"])
-def test_the_openlineage_options_are_what_platform_yaml_derives(environment: str) -> None:
+def test_the_openlineage_options_are_what_platform_yaml_derives(
+    environment: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     values = merged(environment)
     derived = {
         name.removeprefix(OPTION_PREFIX).lower(): value
@@ -42,13 +37,17 @@ def test_the_openlineage_options_are_what_platform_yaml_derives(environment: str
 
 
 @pytest.mark.parametrize("environment", [*ENVIRONMENTS, "e2e"])
-def test_no_option_turns_lineage_on_or_off_regardless_of_the_secret(environment: str) -> None:
+def test_no_option_turns_lineage_on_or_off_regardless_of_the_secret(
+    environment: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     options = merged(environment)["config"]["openlineage"]
     assert not {"transport", "config_path", "config_conn_id", "disabled"} & set(options)
 
 
 @pytest.mark.parametrize("environment", [*ENVIRONMENTS, "e2e"])
-def test_the_endpoint_comes_from_the_optional_secret_as_the_client_variables(environment: str) -> None:
+def test_the_endpoint_comes_from_the_optional_secret_as_the_client_variables(
+    environment: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     entries = {entry["name"]: entry for entry in yaml.safe_load(merged(environment)["extraEnv"])}
     assert entries[URL_VARIABLE]["valueFrom"]["secretKeyRef"] == {
         "name": SECRET,

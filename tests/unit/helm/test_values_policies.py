@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ from airflow_platform.platform_settings import load_platform_settings
 from platform_devkit.helm_values import (
     ENVIRONMENTS,
     chart_dir,
-    environment_layers,
     find_clear_text_secrets,
     load_layer,
     merge_layers,
@@ -23,18 +23,15 @@ from platform_devkit.helm_values import (
     referenced_secret_names,
     repo_root,
 )
+from platform_devkit.loopback.airflow_environment import SETTINGS_FILE
 from platform_tools.settings_apply.settings_plan import build_plan
 
 REPO = repo_root()
 HELM_DIR = REPO / "helm"
-PLATFORM = load_platform_settings(REPO / "config" / "platform.yaml")
+PLATFORM = load_platform_settings(SETTINGS_FILE)
 SETTINGS_JOB_ARGS = ["bash", "-c", "airflow db migrate && exec platform-settings apply"]
 # The seed guide's demo passwords, built here so the literals themselves stay out of the tree.
 FORBIDDEN_LITERALS = tuple(f"{word}123" for word in ("admin", "airflow", "minio", "mlflow"))
-
-
-def merged(environment: str) -> dict[str, Any]:
-    return merge_layers(environment_layers(environment))
 
 
 def _dig(values: dict[str, Any], dotted: str) -> Any:
@@ -48,13 +45,15 @@ def _dig(values: dict[str, Any], dotted: str) -> Any:
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_no_clear_text_credential_in_merged_values(environment: str) -> None:
+def test_no_clear_text_credential_in_merged_values(
+    environment: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     assert find_clear_text_secrets(merged(environment)) == []
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_chart_default_passwords_are_all_out_of_effect(
-    environment: str, chart_schema: dict[str, Any]
+    environment: str, chart_schema: dict[str, Any], merged: Callable[[str], dict[str, Any]]
 ) -> None:
     chart_defaults = yaml.safe_load((chart_dir() / "values.yaml").read_text())
     values = merge_values(chart_defaults, merged(environment))
@@ -154,14 +153,18 @@ def test_secrets_named_in_templated_env_strings_are_referenced() -> None:
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_every_referenced_secret_is_documented(environment: str) -> None:
+def test_every_referenced_secret_is_documented(
+    environment: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", (HELM_DIR / "SECRETS.md").read_text(), re.M))
     missing = referenced_secret_names(merged(environment)) - documented
     assert not missing, f"add to helm/SECRETS.md: {sorted(missing)}"
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_chart_secrets_come_from_named_secrets(environment: str) -> None:
+def test_chart_secrets_come_from_named_secrets(
+    environment: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     values = merged(environment)
     for key in ("fernetKeySecretName", "apiSecretKeySecretName", "jwtSecretName"):
         assert values.get(key), key
@@ -176,7 +179,9 @@ def test_chart_secrets_come_from_named_secrets(environment: str) -> None:
 
 
 @pytest.mark.parametrize("environment", ["staging", "prod"])
-def test_no_default_admin_user_and_external_database(environment: str) -> None:
+def test_no_default_admin_user_and_external_database(
+    environment: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     values = merged(environment)
     assert values["createUserJob"]["enabled"] is False
     assert "defaultUser" not in values.get("webserver", {})
@@ -185,7 +190,9 @@ def test_no_default_admin_user_and_external_database(environment: str) -> None:
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_no_helm_hook_for_a_deploy_that_waits(environment: str) -> None:
+def test_no_helm_hook_for_a_deploy_that_waits(
+    environment: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     values = merged(environment)
     for job in ("migrateDatabaseJob", "createUserJob"):
         assert values[job]["useHelmHooks"] is False, job
@@ -194,7 +201,7 @@ def test_no_helm_hook_for_a_deploy_that_waits(environment: str) -> None:
         assert config_map["useHelmHooks"] is False, f"extraConfigMaps.{name} would be a pre-install hook"
 
 
-def test_dev_admin_password_is_read_from_a_secret() -> None:
+def test_dev_admin_password_is_read_from_a_secret(merged: Callable[[str], dict[str, Any]]) -> None:
     job = merged("dev")["createUserJob"]
     assert "${PLATFORM_ADMIN_PASSWORD}" in job["args"][-1]
     (entry,) = [e for e in job["env"] if e["name"] == "PLATFORM_ADMIN_PASSWORD"]
@@ -205,7 +212,9 @@ def test_dev_admin_password_is_read_from_a_secret() -> None:
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_airflow3_components_and_pinned_image(environment: str) -> None:
+def test_airflow3_components_and_pinned_image(
+    environment: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     values = merged(environment)
     assert values["airflowVersion"] == "3.3.2"
     image = values["images"]["airflow"]
@@ -218,14 +227,18 @@ def test_airflow3_components_and_pinned_image(environment: str) -> None:
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_no_packages_installed_at_pod_start(environment: str) -> None:
+def test_no_packages_installed_at_pod_start(
+    environment: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     text = yaml.safe_dump(merged(environment))
     assert "extraPipPackages" not in text
     assert "_PIP_ADDITIONAL_REQUIREMENTS" not in text
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_connections_of_platform_yaml_come_from_secrets(environment: str) -> None:
+def test_connections_of_platform_yaml_come_from_secrets(
+    environment: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     values = merged(environment)
     provided = {item["envName"] for item in values["secret"]}
     needed = {spec.environment_variable for spec in PLATFORM.connections.values()}
@@ -234,7 +247,9 @@ def test_connections_of_platform_yaml_come_from_secrets(environment: str) -> Non
     assert values["config"]["logging"]["remote_base_log_folder"].endswith(f"/{environment}")
 
 
-def test_each_environment_has_its_own_data_lake_bucket_and_every_platform_option_is_a_variable() -> None:
+def test_each_environment_has_its_own_data_lake_bucket_and_every_platform_option_is_a_variable(
+    merged: Callable[[str], dict[str, Any]],
+) -> None:
     buckets = {env: merged(env)["config"]["platform"]["data_lake_bucket"] for env in ENVIRONMENTS}
     assert len(set(buckets.values())) == len(ENVIRONMENTS), buckets
     assert "data_lake_bucket" in PLATFORM.variables
@@ -243,14 +258,16 @@ def test_each_environment_has_its_own_data_lake_bucket_and_every_platform_option
             assert option in PLATFORM.variables, f"{environment}: [platform] {option} is not a variable"
 
 
-def test_prod_promotes_a_model_only_after_a_persons_approval() -> None:
+def test_prod_promotes_a_model_only_after_a_persons_approval(merged: Callable[[str], dict[str, Any]]) -> None:
     approvals = {env: merged(env)["config"]["platform"]["model_approval_required"] for env in ENVIRONMENTS}
     assert approvals["prod"] == "true"
     assert set(approvals.values()) <= {"true", "false"}, approvals
     assert PLATFORM.variables["model_approval_required"].value == "true"
 
 
-def test_each_environment_tracks_its_own_branch_with_git_credentials_from_a_secret() -> None:
+def test_each_environment_tracks_its_own_branch_with_git_credentials_from_a_secret(
+    merged: Callable[[str], dict[str, Any]],
+) -> None:
     branches = {}
     for environment in ENVIRONMENTS:
         values = merged(environment)
@@ -284,7 +301,9 @@ def test_overlays_never_replace_a_list_the_base_sets() -> None:
 @pytest.mark.parametrize(
     ("environment", "auth_type"), [("dev", "db"), ("staging", "oauth"), ("prod", "ldap")]
 )
-def test_auth_type_per_environment(environment: str, auth_type: str) -> None:
+def test_auth_type_per_environment(
+    environment: str, auth_type: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     env = {item["name"]: item for item in merged(environment)["apiServer"]["env"]}
     assert env["PLATFORM_AUTH_TYPE"]["value"] == auth_type
 
@@ -311,28 +330,30 @@ PROD_COMPONENTS = (
 
 
 @pytest.mark.parametrize("component", PROD_COMPONENTS)
-def test_prod_component_has_requests_and_limits(component: str) -> None:
+def test_prod_component_has_requests_and_limits(
+    component: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     resources = _dig(merged("prod"), component)["resources"]
     for kind in ("requests", "limits"):
         assert {"cpu", "memory"} <= set(resources.get(kind, {})), f"{component}.resources.{kind}"
 
 
 @pytest.mark.parametrize("component", ["apiServer", "scheduler", "dagProcessor", "triggerer", "pgbouncer"])
-def test_prod_is_highly_available(component: str) -> None:
+def test_prod_is_highly_available(component: str, merged: Callable[[str], dict[str, Any]]) -> None:
     values = merged("prod")[component]
     assert values["replicas"] >= 2
     assert values["podDisruptionBudget"]["enabled"] is True
     assert values.get("topologySpreadConstraints") or values.get("affinity", {}).get("podAntiAffinity")
 
 
-def test_prod_celery_workers_are_highly_available() -> None:
+def test_prod_celery_workers_are_highly_available(merged: Callable[[str], dict[str, Any]]) -> None:
     celery = merged("prod")["workers"]["celery"]
     assert celery["replicas"] >= 2
     assert celery["podDisruptionBudget"]["enabled"] is True
     assert celery["topologySpreadConstraints"]
 
 
-def test_prod_ingress_has_tls() -> None:
+def test_prod_ingress_has_tls(merged: Callable[[str], dict[str, Any]]) -> None:
     ingress = merged("prod")["ingress"]["apiServer"]
     assert ingress["enabled"]
     assert all(host["tls"]["enabled"] and host["tls"]["secretName"] for host in ingress["hosts"])
@@ -341,7 +362,9 @@ def test_prod_ingress_has_tls() -> None:
 # -- the settings step -------------------------------------------------------------------------
 
 
-def test_settings_job_migrates_then_applies_the_platform_settings() -> None:
+def test_settings_job_migrates_then_applies_the_platform_settings(
+    merged: Callable[[str], dict[str, Any]],
+) -> None:
     values = merged("prod")
     job = values["migrateDatabaseJob"]
     assert job["enabled"]
@@ -365,7 +388,9 @@ def test_no_program_is_embedded_in_helm_values(path: Path) -> None:
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_the_settings_job_gives_each_environment_its_variable_values(environment: str) -> None:
+def test_the_settings_job_gives_each_environment_its_variable_values(
+    environment: str, merged: Callable[[str], dict[str, Any]]
+) -> None:
     values = merged(environment)
     bucket = values["config"]["platform"]["data_lake_bucket"]
     options = {name: str(value) for name, value in values["config"]["platform"].items()}
@@ -382,7 +407,7 @@ def test_the_settings_job_gives_each_environment_its_variable_values(environment
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_sensors_defer_by_default(environment: str) -> None:
+def test_sensors_defer_by_default(environment: str, merged: Callable[[str], dict[str, Any]]) -> None:
     assert _dig(merged(environment), "config.operators.default_deferrable") == "True"
 
 

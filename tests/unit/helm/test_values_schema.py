@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import yaml
 
 from platform_devkit.helm_values import (
     ENVIRONMENTS,
+    Layer,
     ValuesError,
     chart_dir,
     environment_layers,
@@ -80,8 +82,9 @@ def test_merge_is_helm_like_maps_merge_lists_replace() -> None:
     assert base == {"a": {"x": 1, "l": [1, 2]}, "b": 1}
 
 
-def test_the_e2e_overlay_over_dev_matches_chart_schema(chart_schema: dict[str, Any]) -> None:
-    layers = [*environment_layers("dev"), load_layer(HELM_DIR / "values-e2e.yaml")]
-    merged = validate_layers(layers, chart_schema)
+def test_the_e2e_overlay_over_dev_matches_chart_schema(
+    chart_schema: dict[str, Any], release_layers: Callable[[str], list[Layer]]
+) -> None:
+    merged = validate_layers(release_layers("e2e"), chart_schema)
     assert merged["images"]["airflow"]["pullPolicy"] == "Never"
     assert merged["apiServer"]["service"]["ports"][0]["nodePort"] == 30080
