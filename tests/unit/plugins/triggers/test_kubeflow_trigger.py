@@ -9,16 +9,10 @@ from airflow_platform.triggers.kubeflow import KubeflowRunTrigger
 from airflow_platform.utils.backoff import BackoffPolicy
 
 
-def _rebuild(trigger):
-    classpath, kwargs = trigger.serialize()
-    module, _, name = classpath.rpartition(".")
-    cls = getattr(__import__(module, fromlist=[name]), name)
-    return cls(**kwargs), classpath, kwargs
-
-
-def test_run_trigger_serialize_round_trips():
+def test_run_trigger_serialize_round_trips(rebuild):
     trigger = KubeflowRunTrigger(run_id="r-1", kubeflow_conn_id="kfp", poll_interval=5, request_timeout=7)
-    rebuilt, classpath, kwargs = _rebuild(trigger)
+    classpath, kwargs = trigger.serialize()
+    rebuilt = rebuild(trigger)
     assert classpath == "airflow_platform.triggers.kubeflow.KubeflowRunTrigger"
     assert rebuilt.serialize() == trigger.serialize()
     assert json.loads(json.dumps(kwargs)) == kwargs

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import secrets
 
@@ -31,14 +30,8 @@ TRIGGERS = [
 ]
 
 
-def rebuild(trigger):
-    classpath, kwargs = trigger.serialize()
-    module, _, name = classpath.rpartition(".")
-    return getattr(importlib.import_module(module), name)(**kwargs)
-
-
 @pytest.mark.parametrize("trigger", TRIGGERS, ids=lambda t: type(t).__name__)
-def test_serialize_round_trips(trigger):
+def test_serialize_round_trips(trigger, rebuild):
     classpath, kwargs = trigger.serialize()
     json.dumps(kwargs)  # the triggerer stores kwargs as JSON
     again = rebuild(trigger)
