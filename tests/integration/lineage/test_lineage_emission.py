@@ -20,13 +20,13 @@ import secrets
 
 from airflow_platform.lineage_settings import LineageEndpoint, openlineage_environment
 from airflow_platform.platform_settings import load_platform_settings
+from platform_devkit.loopback.airflow_environment import SETTINGS_FILE
 from platform_devkit.loopback.base import free_port
 from platform_devkit.loopback.receivers import ReceivedRequest, WebhookReceiver
-from platform_devkit.repository import REPO_ROOT
 
 from .conftest import ProbeHome, ProbeRun
 
-LINEAGE = load_platform_settings(REPO_ROOT / "config" / "platform.yaml").lineage
+LINEAGE = load_platform_settings(SETTINGS_FILE).lineage
 TASK_JOB = "lineage_probe.copy"
 LISTENER = "OpenLineageListener"
 FAILED = re.compile(r"Failed to emit OpenLineage `(?P<event>[A-Z]+)` event of id `(?P<run_id>[^`]+)`")

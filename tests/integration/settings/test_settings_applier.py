@@ -22,10 +22,10 @@ import yaml
 from cryptography.fernet import Fernet
 
 from airflow_platform.platform_settings import load_platform_settings
+from platform_devkit.loopback.airflow_environment import SETTINGS_FILE
 from platform_devkit.loopback.postgres import PostgresService
-from platform_devkit.repository import REPO_ROOT
+from platform_devkit.metadata_db import migrate_metadata_db
 
-SETTINGS_FILE = REPO_ROOT / "config" / "platform.yaml"
 COMMAND = Path(sys.executable).with_name("platform-settings")
 
 
@@ -39,6 +39,7 @@ class MetadataDb:
     fernet: Fernet
 
     def run(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        """Run ``platform-settings *args`` on the database, ``extra_env`` added to its environment."""
         return subprocess.run(
             [str(COMMAND), *args],
             env={**self.env, **extra_env},
@@ -49,6 +50,7 @@ class MetadataDb:
         )
 
     def sql(self, statement: str) -> list[tuple]:
+        """Execute ``statement`` on the database and commit; return the rows it selected, if any."""
         with contextlib.closing(self.postgres.connect(self.database)) as conn, conn.cursor() as cur:
             cur.execute(statement)
             rows = cur.fetchall() if cur.description else []
@@ -84,6 +86,7 @@ class MetadataDb:
 
 @pytest.fixture(scope="module")
 def metadata_db(postgres: PostgresService, tmp_path_factory: pytest.TempPathFactory) -> MetadataDb:
+    """A new database on the session's PostgreSQL, migrated by ``airflow db migrate``, a new Fernet key."""
     database = f"settings_{secrets.token_hex(4)}"
     postgres.create_database(database)
     home = tmp_path_factory.mktemp("settings-airflow-home")
@@ -100,19 +103,13 @@ def metadata_db(postgres: PostgresService, tmp_path_factory: pytest.TempPathFact
             "PLATFORM_SETTINGS_FILE": str(SETTINGS_FILE),
         }
     )
-    migrate = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+    migrate_metadata_db(env)
     return MetadataDb(postgres, database, env, Fernet(key))
 
 
 @pytest.fixture
 def details_file(tmp_path: Path) -> Iterator[tuple[Path, dict]]:
+    """A connection-details file for two declared connections, and the details it holds."""
     details = {
         "postgres_warehouse": {
             "conn_type": "postgres",
