@@ -38,6 +38,8 @@ SKIPPED_TOP_LEVEL = frozenset({"reports", "rendered", "build", "dist"})
 """Folders of generated output skipped at the root."""
 SKIPPED_PATHS = frozenset({"ci/sdk", BASELINE})
 """The engine's generated SDK, and the baseline itself (it holds hashes)."""
+Findings = dict[str, list[dict[str, Any]]]
+"""detect-secrets' findings by file (a baseline's ``results``)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def _settings(baseline: dict[str, Any] | None) -> AbstractContextManager[Any]:
     return transient_settings({key: baseline[key] for key in ("plugins_used", "filters_used")})
 
 
-def _scan(root: Path, baseline: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+def _scan(root: Path, baseline: dict[str, Any] | None) -> Findings:
     """Scan ``root`` with the settings of :func:`_settings`."""
     with _settings(baseline):
         collection = SecretsCollection(root=str(root))
@@ -92,15 +94,25 @@ def _scan(root: Path, baseline: dict[str, Any] | None) -> dict[str, list[dict[st
         return collection.json()
 
 
-def check(root: Path, baseline_path: Path) -> list[Problem]:
-    """Return every problem of the tree under ``root`` against the baseline at ``baseline_path``."""
+def _scan_against_baseline(
+    root: Path, baseline_path: Path
+) -> tuple[dict[str, Any] | None, Findings, dict[tuple[str, str, str], dict[str, Any]]]:
+    """Load the baseline (``None`` if absent), scan ``root`` with its settings and index its findings.
+
+    Returns the baseline, the scan's findings by file, and the baseline's findings by :func:`_key`.
+    """
     baseline = json.loads(baseline_path.read_text()) if baseline_path.is_file() else None
-    found = _scan(root, baseline)
     listed = {
         _key(filename, entry): entry
         for filename, entries in (baseline or {}).get("results", {}).items()
         for entry in entries
     }
+    return baseline, _scan(root, baseline), listed
+
+
+def check(root: Path, baseline_path: Path) -> list[Problem]:
+    """Return every problem of the tree under ``root`` against the baseline at ``baseline_path``."""
+    _, found, listed = _scan_against_baseline(root, baseline_path)
     problems = []
     current = set()
     for filename, entries in found.items():
@@ -127,13 +139,7 @@ def check(root: Path, baseline_path: Path) -> list[Problem]:
 
 def update(root: Path, baseline_path: Path) -> int:
     """Rewrite the baseline from a fresh scan, keeping the audits that still match; return new findings."""
-    baseline = json.loads(baseline_path.read_text()) if baseline_path.is_file() else None
-    found = _scan(root, baseline)
-    audits = {
-        _key(filename, entry): entry
-        for filename, entries in (baseline or {}).get("results", {}).items()
-        for entry in entries
-    }
+    baseline, found, audits = _scan_against_baseline(root, baseline_path)
     added = 0
     for filename, entries in found.items():
         for entry in entries:
