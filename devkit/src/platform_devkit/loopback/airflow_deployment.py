@@ -78,8 +78,7 @@ def start_airflow(
         options=options,
         secret_values=material.airflow_config(),
     )
-    airflow = LoopbackAirflow(home, env, api_port, database)
-    airflow.started_monotonic = started
+    airflow = LoopbackAirflow(home, env, api_port, database, started)
     try:
         airflow.run_cli("db", "migrate", timeout=MIGRATE_TIMEOUT)
         airflow.timings["db_migrate_s"] = time.monotonic() - started

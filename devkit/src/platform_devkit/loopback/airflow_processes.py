@@ -44,9 +44,12 @@ class LoopbackAirflow:
         env: The environment of every process (see ``airflow_environment.airflow_environment``).
         api_port: The api-server's port.
         database: The metadata database's name.
+        started_monotonic: When its start began (``time.monotonic()``).
     """
 
-    def __init__(self, home: Path, env: dict[str, str], api_port: int, database: str) -> None:
+    def __init__(
+        self, home: Path, env: dict[str, str], api_port: int, database: str, started_monotonic: float
+    ) -> None:
         self.home = home
         self.env = env
         self.api_port = api_port
@@ -54,7 +57,7 @@ class LoopbackAirflow:
         self.users: dict[str, Credentials] = {}
         self.processes: dict[str, ManagedProcess] = {}
         self.timings: dict[str, float] = {}
-        self.started_monotonic = time.monotonic()
+        self.started_monotonic = started_monotonic
         self.api = AirflowRestClient(self.api_url, self.users)
 
     @property
@@ -96,15 +99,17 @@ class LoopbackAirflow:
             )
         return self.processes[name]
 
-    def run_cli(self, *args: str, timeout: float = 300.0, log_name: str | None = None) -> None:
-        """Run a one-shot ``airflow`` command to completion.
+    def run_cli(self, *args: str, timeout: float = 300.0) -> None:
+        """Run a one-shot ``airflow`` command to completion, logged to ``process-logs/<arg1>-<arg2>.log``.
 
         Raises:
             ServiceError: it failed or timed out; the message has its log tail.
         """
-        name = log_name or "-".join(args[:2])
         self.run_command(
-            f"airflow {' '.join(args[:2])}", self.airflow_argv(*args), log_name=name, timeout=timeout
+            f"airflow {' '.join(args[:2])}",
+            self.airflow_argv(*args),
+            log_name="-".join(args[:2]),
+            timeout=timeout,
         )
 
     def run_command(
