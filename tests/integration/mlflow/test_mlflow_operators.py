@@ -166,6 +166,7 @@ def test_load_model_with_unknown_alias_fails_fast(registered_model):
 
 
 def names(datasets) -> list[tuple[str, str]]:
+    """``(namespace, name)`` of each lineage dataset, in order."""
     return [(dataset.namespace, dataset.name) for dataset in datasets]
 
 

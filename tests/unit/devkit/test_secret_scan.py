@@ -13,12 +13,14 @@ from platform_devkit import secret_scan
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
+    """A small source tree without any credential."""
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "settings.py").write_text('"""Settings."""\n\nTIMEOUT = 30\n')
     return tmp_path
 
 
 def leak(tree: Path) -> str:
+    """Write a fresh GitHub token into a new file of ``tree`` and return it."""
     token = "ghp_" + secrets.token_hex(18)
     (tree / "app" / "client.py").write_text(f'"""Client."""\n\nTOKEN = "{token}"\n')
     return token
