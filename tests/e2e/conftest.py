@@ -38,10 +38,11 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 
 from airflow_platform.lineage_settings import LineageEndpoint
@@ -237,6 +238,18 @@ def deferred_sensors(airflow_platform: LoopbackAirflow, mlflow_server: MlflowSer
     api.wait_for_tasks(DEFERRED_SENSORS_DAG, run_id, SENSORS, "deferred", timeout=180)
     jobs = api.wait_for_triggers(DEFERRED_SENSORS_DAG, run_id, SENSORS, timeout=60)
     return DeferredSensors(run_id, mlflow_runs, jobs)
+
+
+def survivors(pids: Iterable[int]) -> list[int]:
+    """Return the processes of ``pids`` that still exist (an unreaped zombie does not count)."""
+
+    def alive(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    return [pid for pid in pids if alive(pid)]
 
 
 @pytest.fixture(scope="session")

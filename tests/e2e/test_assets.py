@@ -12,11 +12,11 @@ import contextlib
 from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 from platform_devkit.loopback.postgres import PostgresService
 
-ENTERPRISE_DAG = "enterprise_ml_pipeline"
+from .conftest import ENTERPRISE_DAG, WAREHOUSE_DATABASE
+
 SCORING_DAG = "churn_batch_scoring"
 TRAINING_SET = "enterprise_churn_training_set"
 CHAMPION_MODEL = "enterprise_churn_classifier_champion"
-WAREHOUSE_DATABASE = "warehouse"
 
 
 def _events_of(platform: LoopbackAirflow, asset: str, run_id: str) -> list[dict]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from platform_devkit.loopback.airflow_processes import LoopbackAirflow
+from platform_devkit.loopback.base import poll
 from platform_devkit.loopback.dag_repository import DagRepository
 
 VERSIONED_DAG = "e2e_versioned"
@@ -76,11 +76,12 @@ def _source(label: str) -> str:
 
 
 def _wait(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not happen within {timeout:.0f}s")
-        time.sleep(1)
+    poll(
+        condition,
+        timeout=timeout,
+        interval=1,
+        failure=lambda _: f"{what} did not happen within {timeout:.0f}s",
+    )
 
 
 def _refreshed_cleanly(log_text: str) -> bool:

@@ -20,7 +20,8 @@ from airflow_platform.lineage_settings import LineageEndpoint
 from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 from platform_devkit.loopback.receivers import WebhookReceiver
 
-ENTERPRISE_DAG = "enterprise_ml_pipeline"
+from .conftest import ENTERPRISE_DAG
+
 MODEL = "models/enterprise_churn_classifier"
 EVENTS_PATH = "/api/v1/lineage"
 REPORT = Path(__file__).resolve().parents[2] / "reports" / "lineage-graph.json"

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import pytest
 
 from platform_devkit.loopback.airflow_processes import COMPONENTS, LoopbackAirflow
+from platform_devkit.loopback.base import poll
 from platform_devkit.loopback.postgres import PostgresService
 from platform_devkit.loopback.s3 import S3Service
 
@@ -68,10 +69,13 @@ def test_run_survives_a_metadata_database_restart(
     started = time.monotonic()
     e2e_timings["metadata_db_restart_s"] = postgres.restart()
     assert _postmaster_start_time(postgres) > server_started
-    deadline = time.monotonic() + 120
-    while not _healthy_since(airflow_platform, restarted_at):
-        assert time.monotonic() < deadline, f"Airflow did not recover: {api.health()}"
-        time.sleep(0.5)
+    poll(
+        lambda: _healthy_since(airflow_platform, restarted_at),
+        timeout=120,
+        interval=0.5,
+        failure=lambda _: f"Airflow did not recover: {api.health()}",
+        error=AssertionError,
+    )
     e2e_timings["metadata_db_restart_to_airflow_healthy_s"] = time.monotonic() - started
     exited = [name for name in COMPONENTS if not airflow_platform.processes[name].running()]
     assert not exited, f"exited after the database restart: {exited}"

@@ -16,14 +16,9 @@ from airflow_client.client.exceptions import ApiException
 from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 from platform_devkit.loopback.receivers import WebhookReceiver
 
-ENTERPRISE_DAG = "enterprise_ml_pipeline"
-APPROVAL_TASK = "deploy.approve_champion"
-APPROVER_ROLE = "ModelApprover"
+from .conftest import APPROVAL_TASK, APPROVER_ROLE, ENTERPRISE_DAG
+
 ROLES_THAT_MAY_NOT_ANSWER = ("Viewer", "User", "Op", "MLEngineer")
-
-
-def _states(platform: LoopbackAirflow, run_id: str) -> dict[str, str]:
-    return {ti["task_id"]: ti["state"] for ti in platform.api.task_instances(ENTERPRISE_DAG, run_id)}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +36,7 @@ def test_the_approved_run_records_who_approved_and_promotes_the_model(
     airflow_platform: LoopbackAirflow, approved_enterprise_run: str
 ) -> None:
     run = airflow_platform.api.wait_for_run(ENTERPRISE_DAG, approved_enterprise_run, timeout=300)
-    states = _states(airflow_platform, approved_enterprise_run)
+    states = airflow_platform.api.task_states(ENTERPRISE_DAG, approved_enterprise_run)
     assert run["state"] == "success", states
     answer = airflow_platform.api.approval(ENTERPRISE_DAG, approved_enterprise_run, APPROVAL_TASK)
     assert answer["response_received"] is True
@@ -61,7 +56,10 @@ def test_a_role_that_may_not_approve_is_refused_and_the_run_keeps_waiting(
             ENTERPRISE_DAG, waiting_rejection_run, APPROVAL_TASK, ["Approve"], role=role
         )
     assert refused.value.status == 403, refused.value.body
-    assert _states(airflow_platform, waiting_rejection_run)[APPROVAL_TASK] == "awaiting_input"
+    assert (
+        airflow_platform.api.task_states(ENTERPRISE_DAG, waiting_rejection_run)[APPROVAL_TASK]
+        == "awaiting_input"
+    )
     request = airflow_platform.api.approval(ENTERPRISE_DAG, waiting_rejection_run, APPROVAL_TASK)
     assert request["response_received"] is False
     assert request["chosen_options"] in (None, [])
@@ -76,7 +74,7 @@ def test_a_rejection_ends_in_reject_model_and_the_slack_notice_says_who_rejected
     )
     assert answer["chosen_options"] == ["Reject"]
     run = airflow_platform.api.wait_for_run(ENTERPRISE_DAG, waiting_rejection_run, timeout=300)
-    states = _states(airflow_platform, waiting_rejection_run)
+    states = airflow_platform.api.task_states(ENTERPRISE_DAG, waiting_rejection_run)
     assert run["state"] == "success", states
     assert states["reject_model"] == "success"
     for task_id in ("deploy.promote_champion", "deploy.smoke_test_champion", "deploy.publish_champion"):

@@ -23,7 +23,8 @@ from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 from platform_devkit.loopback.mlflow import MlflowService
 from platform_devkit.loopback.receivers import WebhookReceiver
 
-ENTERPRISE_DAG = "enterprise_ml_pipeline"
+from .conftest import ENTERPRISE_DAG
+
 MODEL_NAME = "enterprise_churn_classifier"
 DEPLOY_TASKS = (
     "deploy.register_model",

@@ -6,10 +6,11 @@ the running triggerer, the triggerer's processes are SIGKILLed and a new trigger
 takes the dead one's triggers once the dead job's heartbeat is older than ``[triggerer]
 triggerer_health_check_threshold``. Then the MLflow runs finish.
 
-Asserted: the run succeeds; each sensor's trigger moved to the new triggerer job; each sensor ran once
-(try 1, its tries history ``[1]``); each task log shows the sensor deferred (``Pausing task as
-DEFERRED``), merges the new triggerer job's trigger log, and shows the trigger fired (``Trigger fired
-event``) on the sensor's own run - the end-to-end proof that the platform's sensors wait in the triggerer.
+Asserted: the killed triggerer's processes are gone; the run succeeds; each sensor's trigger moved to
+the new triggerer job; each sensor ran once (try 1, its tries history ``[1]``); each task log shows the
+sensor deferred (``Pausing task as DEFERRED``), merges the new triggerer job's trigger log, and shows the
+trigger fired (``Trigger fired event``) on the sensor's own run - the end-to-end proof that the
+platform's sensors wait in the triggerer.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from platform_devkit.loopback.airflow_processes import LoopbackAirflow
 from platform_devkit.loopback.mlflow import MlflowService
 
 from .conftest import DEFERRED_SENSORS_DAG as DAG_ID
-from .conftest import SENSORS, DeferredSensors
+from .conftest import SENSORS, DeferredSensors, survivors
 
 pytestmark = pytest.mark.faults
 
@@ -39,9 +40,11 @@ def test_deferred_sensors_survive_a_triggerer_kill(
     run_id = deferred_sensors.run_id
     old_jobs = set(deferred_sensors.trigger_jobs.values())
 
+    triggerer_pid = airflow_platform.processes["triggerer"].pid
     killed = time.monotonic()
-    airflow_platform.kill("triggerer", signal.SIGKILL)
-    assert not airflow_platform.processes["triggerer"].running()
+    pids = airflow_platform.kill("triggerer", signal.SIGKILL)
+    assert pids[:1] == [triggerer_pid], f"the triggerer ({triggerer_pid}) was not running: {pids}"
+    assert not survivors(pids), f"processes of the killed triggerer survived: {survivors(pids)}"
     airflow_platform.restart("triggerer")
     e2e_timings["triggerer_kill_to_restarted_s"] = time.monotonic() - killed
     new_jobs = api.wait_for_triggers(DAG_ID, run_id, SENSORS, not_by=old_jobs, timeout=120)

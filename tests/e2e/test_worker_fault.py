@@ -23,32 +23,26 @@ import psycopg2
 import pytest
 
 from platform_devkit.loopback.airflow_processes import LoopbackAirflow
+from platform_devkit.loopback.base import poll
 from platform_devkit.loopback.postgres import PostgresService
+
+from .conftest import WAREHOUSE_DATABASE, survivors
 
 pytestmark = pytest.mark.faults
 
 DAG_ID = "e2e_worker_kill"
 TASK_ID = "record_attempt"
-WAREHOUSE = "warehouse"
 TABLE = "e2e_worker_fault_attempts"
 
 
 def _attempt_rows(postgres: PostgresService, run_id: str) -> list[int]:
     """Return the ``attempts`` of every warehouse row of ``run_id`` (none before the task's first try)."""
-    with contextlib.closing(postgres.connect(WAREHOUSE)) as conn, conn.cursor() as cur:
+    with contextlib.closing(postgres.connect(WAREHOUSE_DATABASE)) as conn, conn.cursor() as cur:
         try:
             cur.execute(f"SELECT attempts FROM {TABLE} WHERE run_id = %s", (run_id,))  # noqa: S608
         except psycopg2.errors.UndefinedTable:
             return []
         return [row[0] for row in cur.fetchall()]
-
-
-def _alive(pid: int) -> bool:
-    """Tell whether process ``pid`` still exists (an unreaped zombie does not count)."""
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def test_lost_worker_task_is_retried_once_with_its_side_effect_not_doubled(
@@ -59,10 +53,14 @@ def test_lost_worker_task_is_retried_once_with_its_side_effect_not_doubled(
     api.wait_for_dag(DAG_ID)
     run_id = api.trigger(DAG_ID)
     api.wait_for_tasks(DAG_ID, run_id, [TASK_ID], "running", timeout=180)
-    deadline = time.monotonic() + 60
-    while _attempt_rows(postgres, run_id) != [1]:
-        assert time.monotonic() < deadline, f"no first attempt recorded: {_attempt_rows(postgres, run_id)}"
-        time.sleep(0.5)
+    poll(
+        lambda: _attempt_rows(postgres, run_id),
+        until=lambda rows: rows == [1],
+        timeout=60,
+        interval=0.5,
+        failure=lambda rows: f"no first attempt recorded: {rows}",
+        error=AssertionError,
+    )
 
     first = api.task_instance(DAG_ID, run_id, TASK_ID)
     assert (first["state"], first["try_number"]) == ("running", 1)
@@ -76,13 +74,17 @@ def test_lost_worker_task_is_retried_once_with_its_side_effect_not_doubled(
     killed_at = time.monotonic()
     killed = airflow_platform.kill("celery-worker", signal.SIGKILL)
     assert {worker_pid, runner_pid} <= set(killed), killed
-    assert not [pid for pid in killed if _alive(pid)], "processes of the killed worker survived"
+    assert not survivors(killed), "processes of the killed worker survived"
     airflow_platform.restart("celery-worker")
 
-    deadline = time.monotonic() + 180
-    while api.task_instance(DAG_ID, run_id, TASK_ID)["try_number"] == 1:
-        assert time.monotonic() < deadline, "the lost try was never failed by the scheduler"
-        time.sleep(0.5)
+    poll(
+        lambda: api.task_instance(DAG_ID, run_id, TASK_ID)["try_number"],
+        until=lambda try_number: try_number != 1,
+        timeout=180,
+        interval=0.5,
+        failure=lambda _: "the lost try was never failed by the scheduler",
+        error=AssertionError,
+    )
     e2e_timings["worker_kill_to_retry_scheduled_s"] = time.monotonic() - killed_at
     run = api.wait_for_run(DAG_ID, run_id, timeout=180, interval=0.5)
     e2e_timings["worker_kill_to_run_success_s"] = time.monotonic() - killed_at

@@ -12,6 +12,7 @@ from platform_devkit.loopback.base import (
     MissingDependencyError,
     ServiceError,
     free_port,
+    poll,
     port_open,
     require_program,
 )
@@ -72,3 +73,20 @@ def test_extra_search_directories_come_first(tmp_path: Path) -> None:
     program.write_text("#!/bin/sh\n")
     program.chmod(0o755)
     assert require_program("postgres", hint="-", search=[str(tmp_path)]) == str(program)
+
+
+def test_poll_returns_the_first_value_that_holds() -> None:
+    values = iter([0, 0, 3])
+    assert poll(lambda: next(values), timeout=5, interval=0, failure=str) == 3
+
+
+def test_poll_fails_with_the_last_value_once_the_timeout_has_passed() -> None:
+    calls: list[int] = []
+
+    def probe() -> int:
+        calls.append(len(calls))
+        return 0
+
+    with pytest.raises(AssertionError, match="still 0"):
+        poll(probe, timeout=0.05, interval=0.01, failure=lambda value: f"still {value}", error=AssertionError)
+    assert len(calls) >= 2

@@ -9,7 +9,6 @@ import asyncio
 import threading
 import time
 
-import httpx
 import pytest
 
 from airflow_platform.sensors.mlflow import MLflowRunCompleteSensor
@@ -21,14 +20,6 @@ async def first_event(trigger):
     async for event in trigger.run():
         return event
     return None
-
-
-def server_is_down(uri: str) -> bool:
-    try:
-        httpx.get(f"{uri}/health", timeout=1)
-    except httpx.TransportError:
-        return True
-    return False
 
 
 def test_deferred_and_poking_sensors_survive_a_server_restart(
@@ -52,7 +43,7 @@ def test_deferred_and_poking_sensors_survive_a_server_restart(
         poke_thread.start()
         await asyncio.sleep(1.0)
         await asyncio.to_thread(mlflow_server.stop)
-        assert server_is_down(mlflow_server.tracking_uri)
+        assert mlflow_server.is_down()
         await asyncio.sleep(3.0)  # both sensors meet refused connections here
         assert not waiter.done()
         restart_seconds = await asyncio.to_thread(mlflow_server.start)

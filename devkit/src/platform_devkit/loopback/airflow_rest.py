@@ -15,7 +15,6 @@ status code, and for task logs, whose records the official client's model trims.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -40,7 +39,7 @@ from airflow_client.client.exceptions import ApiException, NotFoundException
 from pydantic import BaseModel
 
 from platform_devkit.loopback.airflow_fab_api import Credentials, fab_token
-from platform_devkit.loopback.base import ServiceError
+from platform_devkit.loopback.base import ServiceError, poll
 
 PAGE = 500
 POLL_SECONDS = 2.0
@@ -120,18 +119,24 @@ class AirflowRestClient:
 
     def wait_for_dag(self, dag_id: str, *, timeout: float = 180.0) -> dict[str, Any]:
         """Wait until the dag-processor has serialized ``dag_id``; return ``GET /api/v2/dags/{dag_id}``."""
-        deadline = time.monotonic() + timeout
         with self.official() as client:
-            while True:
+
+            def serialized() -> dict[str, Any]:
+                """The DAG's details, or ``{}`` while it is not serialized."""
                 try:
                     return as_json(DAGApi(client).get_dag(dag_id, _request_timeout=REQUEST_TIMEOUT))
                 except NotFoundException:
-                    if time.monotonic() > deadline:
-                        raise ServiceError(
-                            f"DAG {dag_id!r} not loaded within {timeout:.0f}s; "
-                            f"import errors: {self.import_errors()}"
-                        ) from None
-                time.sleep(POLL_SECONDS)
+                    return {}
+
+            return poll(
+                serialized,
+                timeout=timeout,
+                interval=POLL_SECONDS,
+                failure=lambda _: (
+                    f"DAG {dag_id!r} not loaded within {timeout:.0f}s; import errors: {self.import_errors()}"
+                ),
+                error=ServiceError,
+            )
 
     def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None, *, role: str = "Admin") -> str:
         """Trigger a run of ``dag_id`` as ``role`` (``POST /api/v2/dags/{dag_id}/dagRuns``); return its id."""
@@ -154,18 +159,19 @@ class AirflowRestClient:
         Raises:
             TimeoutError: the run is still going after ``timeout`` seconds (the message has its tasks).
         """
-        deadline = time.monotonic() + timeout
         with self.official() as client:
-            while True:
-                run = as_json(DagRunApi(client).get_dag_run(dag_id, run_id, _request_timeout=REQUEST_TIMEOUT))
-                if run.get("state") in {"success", "failed"}:
-                    return run
-                if time.monotonic() > deadline:
-                    states = {ti["task_id"]: ti["state"] for ti in self.task_instances(dag_id, run_id)}
-                    raise TimeoutError(
-                        f"{dag_id} run {run_id} is {run.get('state')} after {timeout:.0f}s: {states}"
-                    )
-                time.sleep(interval)
+            return poll(
+                lambda: as_json(
+                    DagRunApi(client).get_dag_run(dag_id, run_id, _request_timeout=REQUEST_TIMEOUT)
+                ),
+                until=lambda run: run.get("state") in {"success", "failed"},
+                timeout=timeout,
+                interval=interval,
+                failure=lambda run: (
+                    f"{dag_id} run {run_id} is {run.get('state')} after {timeout:.0f}s: "
+                    f"{self.task_states(dag_id, run_id)}"
+                ),
+            )
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         """Return every task instance of a run (mapped ones once per map index)."""
@@ -193,11 +199,12 @@ class AirflowRestClient:
         Raises:
             TimeoutError: none appeared within ``timeout`` seconds.
         """
-        deadline = time.monotonic() + timeout
-        while not (found := self.runs(dag_id, run_type=run_type)):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no {run_type} run of {dag_id} within {timeout:.0f}s")
-            time.sleep(POLL_SECONDS)
+        found = poll(
+            lambda: self.runs(dag_id, run_type=run_type),
+            timeout=timeout,
+            interval=POLL_SECONDS,
+            failure=lambda _: f"no {run_type} run of {dag_id} within {timeout:.0f}s",
+        )
         return found[0]
 
     def task_instance(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
@@ -229,18 +236,23 @@ class AirflowRestClient:
             ServiceError: one of them finished in another state first (it cannot reach ``state`` now).
             TimeoutError: they are not all in ``state`` after ``timeout`` seconds.
         """
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def observe() -> tuple[dict[str, dict[str, Any]], dict[str, str | None]]:
             found = {ti["task_id"]: ti for ti in self.task_instances(dag_id, run_id)}
             states = {task_id: (found.get(task_id) or {}).get("state") for task_id in task_ids}
-            if all(value == state for value in states.values()):
-                return {task_id: found[task_id] for task_id in task_ids}
             finished = {task_id: value for task_id, value in states.items() if value in FINISHED_TASK_STATES}
             if finished and state not in FINISHED_TASK_STATES:
                 raise ServiceError(f"{dag_id} run {run_id}: {finished} will not become {state}: {states}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{dag_id} run {run_id}: not all {state} after {timeout:.0f}s: {states}")
-            time.sleep(interval)
+            return found, states
+
+        found, _ = poll(
+            observe,
+            until=lambda seen: all(value == state for value in seen[1].values()),
+            timeout=timeout,
+            interval=interval,
+            failure=lambda seen: f"{dag_id} run {run_id}: not all {state} after {timeout:.0f}s: {seen[1]}",
+        )
+        return {task_id: found[task_id] for task_id in task_ids}
 
     def wait_for_triggers(
         self,
@@ -259,21 +271,25 @@ class AirflowRestClient:
         Raises:
             TimeoutError: some trigger is not held by another job after ``timeout`` seconds.
         """
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def holders() -> dict[str, int | None]:
             found = {ti["task_id"]: ti for ti in self.task_instances(dag_id, run_id)}
-            held = {
+            return {
                 task_id: ((found.get(task_id) or {}).get("trigger") or {}).get("triggerer_id")
                 for task_id in task_ids
             }
-            if all(job is not None and job not in not_by for job in held.values()):
-                return {task_id: job for task_id, job in held.items() if job is not None}
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"{dag_id} run {run_id}: triggers not held by a job other than {sorted(not_by)} "
-                    f"after {timeout:.0f}s: {held}"
-                )
-            time.sleep(interval)
+
+        held = poll(
+            holders,
+            until=lambda held: all(job is not None and job not in not_by for job in held.values()),
+            timeout=timeout,
+            interval=interval,
+            failure=lambda held: (
+                f"{dag_id} run {run_id}: triggers not held by a job other than {sorted(not_by)} "
+                f"after {timeout:.0f}s: {held}"
+            ),
+        )
+        return {task_id: job for task_id, job in held.items() if job is not None}
 
     def task_tries(self, dag_id: str, run_id: str, task_id: str) -> list[dict[str, Any]]:
         """Return the tries of a task instance, oldest first (``GET .../taskInstances/{task_id}/tries``)."""

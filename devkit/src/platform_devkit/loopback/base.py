@@ -1,4 +1,4 @@
-"""Process management shared by the service launchers: free ports, readiness waits and log tails."""
+"""Process management shared by the service launchers: free ports, readiness waits, polling and log tails."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 LOG_TAIL_LINES = 40
+T = TypeVar("T")
 
 
 class ServiceError(RuntimeError):
@@ -53,6 +55,32 @@ def require_program(name: str, *, hint: str, search: Sequence[str] = ()) -> str:
     if found is None:
         raise MissingDependencyError(f"'{name}' is not installed: {hint}")
     return found
+
+
+def poll(
+    probe: Callable[[], T],
+    *,
+    timeout: float,
+    interval: float,
+    failure: Callable[[T], str],
+    until: Callable[[T], object] = bool,
+    error: type[Exception] = TimeoutError,
+) -> T:
+    """Call ``probe`` every ``interval`` seconds until ``until`` holds for its value; return that value.
+
+    ``probe`` runs at least once; its last call is the first after ``timeout`` has passed. An exception
+    it raises ends the wait.
+
+    Raises:
+        error: ``until`` still does not hold after ``timeout`` seconds; the message is ``failure``
+            of the last value.
+    """
+    deadline = time.monotonic() + timeout
+    while not until(value := probe()):
+        if time.monotonic() > deadline:
+            raise error(failure(value))
+        time.sleep(interval)
+    return value
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:

@@ -48,6 +48,16 @@ class MlflowService:
         with urllib.request.urlopen(f"{self.tracking_uri}/health", timeout=2) as response:  # noqa: S310
             return response.status == 200
 
+    def is_down(self) -> bool:
+        """Tell whether the server is down: ``/health`` gets no HTTP answer (refused, reset, timed out)."""
+        import httpx  # here, not at the top: only fault tests ask, and every test session imports this module
+
+        try:
+            httpx.get(f"{self.tracking_uri}/health", timeout=1)
+        except httpx.TransportError:
+            return True
+        return False
+
     def call(self, endpoint: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """Call the REST API (``/api/2.0/mlflow/<endpoint>``): POST ``body``, or GET without one."""
         url = f"{self.tracking_uri}/api/2.0/mlflow/{endpoint}"
