@@ -12,7 +12,7 @@ from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_platform.conditions.kubeflow import kfp_run_check
-from airflow_platform.exceptions import fail_task_on_permanent_error
+from airflow_platform.exceptions import PlatformTransientError, fail_task_on_permanent_error
 from airflow_platform.hooks.kubeflow import SERVICE, KubeflowPipelinesHook
 from airflow_platform.polling.checks import Outcome, drive_check, event_details
 from airflow_platform.triggers.kubeflow import KubeflowRunTrigger
@@ -21,7 +21,6 @@ from airflow_platform.utils.backoff import BackoffPolicy
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from tenacity import RetryCallState
 
 
 class KubeflowBaseOperator(BaseOperator):
@@ -196,23 +195,27 @@ class KubeflowPipelineOperator(KubeflowBaseOperator):
         return str(run["run_id"])
 
     def _wait(self, hook: KubeflowPipelinesHook, run_id: str) -> None:
-        """Poll until the run ends; transient API errors are retried with backoff."""
+        """Poll until the run ends; transient API errors are retried with backoff, within the deadline."""
         limit = self.wait_timeout or self.execution_timeout
         deadline = time.monotonic() + limit.total_seconds() if limit else None
-        retrying = BackoffPolicy.from_poll_interval(self.poll_interval).retrying(before_sleep=self._log_retry)
+        backoff = BackoffPolicy.from_poll_interval(self.poll_interval)
+        failures = 0
         while True:
-            outcome: Outcome | None = retrying(lambda: drive_check(kfp_run_check(run_id), hook.call))
-            if outcome is not None:
-                if outcome.status != "success":
-                    raise AirflowFailException(outcome.message)
-                self.log.info("%s", outcome.message)
-                return
-            self.log.info("KFP run %s is not finished", run_id)
-            if deadline is not None and time.monotonic() + self.poll_interval > deadline:
+            try:
+                outcome: Outcome | None = drive_check(kfp_run_check(run_id), hook.call)
+            except PlatformTransientError as error:
+                failures += 1
+                delay = backoff.delay(failures)
+                self.log.warning("%s (attempt %d); retrying in %.1fs", error, failures, delay)
+            else:
+                if outcome is not None:
+                    if outcome.status != "success":
+                        raise AirflowFailException(outcome.message)
+                    self.log.info("%s", outcome.message)
+                    return
+                failures = 0
+                delay = self.poll_interval
+                self.log.info("KFP run %s is not finished", run_id)
+            if deadline is not None and time.monotonic() + delay > deadline:
                 raise AirflowFailException(f"KFP run {run_id!r} did not finish within {limit}")
-            time.sleep(self.poll_interval)
-
-    def _log_retry(self, state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        delay = state.next_action.sleep if state.next_action else 0.0
-        self.log.warning("%s (attempt %d); retrying in %.1fs", error, state.attempt_number, delay)
+            time.sleep(delay)

@@ -12,6 +12,7 @@ import asyncio
 import json
 import secrets
 import time
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -123,6 +124,21 @@ def test_transient_errors_while_waiting_are_retried(kfp, conn, pipeline):
     run_id = _operator(pipeline).execute(CONTEXT)
     assert kfp.runs[run_id]["state"] == "SUCCEEDED"
     assert len(kfp.requests_to("GET", f"/apis/v2beta1/runs/{run_id}")) == 4
+
+
+@pytest.mark.timeout(60)
+def test_transient_errors_past_the_wait_timeout_fail_the_task(monkeypatch, token):
+    # A stub of its own: the API keeps failing after this test, which no other test may inherit.
+    with KfpContractStub(token=token) as stub:
+        _set_connection(monkeypatch, stub.url, token)
+        pipeline = stub.add_pipeline(f"train-{secrets.token_hex(4)}", namespace=NAMESPACE)
+        stub.fail_next_requests(1000, status=503, path_prefix="/apis/v2beta1/runs/")
+        operator = _operator(pipeline, poll_interval=0.2, wait_timeout=timedelta(seconds=2))
+        started = time.monotonic()
+        with pytest.raises(AirflowFailException, match="did not finish within 0:00:02"):
+            operator.execute(CONTEXT)
+        assert time.monotonic() - started < 2 + 1
+        assert len(stub.requests_to("GET", "/apis/v2beta1/runs/")) >= 2
 
 
 def test_deferrable_operator_succeeds_through_the_trigger(kfp, conn, pipeline):
