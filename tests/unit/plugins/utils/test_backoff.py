@@ -1,4 +1,4 @@
-"""The one backoff policy: tenacity's exponential wait with proportional jitter."""
+"""The one backoff policy: exponential waits with proportional jitter."""
 
 from __future__ import annotations
 
@@ -29,25 +29,6 @@ def test_backoff_from_a_poll_interval_grows_and_is_capped():
     assert backoff.delay(30) <= MAX_BACKOFF_SECONDS * 1.1
 
 
-def test_retrying_retries_transient_errors_only():
-    from airflow_platform.exceptions import PlatformPermanentError, PlatformTransientError
-
-    attempts = []
-
-    def flaky():
-        attempts.append(1)
-        if len(attempts) < 3:
-            raise PlatformTransientError("not now")
-        return "done"
-
-    fast = BackoffPolicy(initial=0.001, maximum=0.002)
-    assert fast.retrying()(flaky) == "done"
-    assert len(attempts) == 3
-
-    def broken():
-        attempts.append(1)
-        raise PlatformPermanentError("never")
-
-    with pytest.raises(PlatformPermanentError):
-        fast.retrying()(broken)
-    assert len(attempts) == 4
+def test_backoff_stays_at_its_maximum_however_long_the_outage():
+    backoff = BackoffPolicy(initial=1, maximum=8, factor=2, jitter=0.1)
+    assert 8 * 0.9 <= backoff.delay(5000) <= 8 * 1.1
