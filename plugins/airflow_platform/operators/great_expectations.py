@@ -10,7 +10,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_platform.exceptions import fail_task_on_permanent_error
 from airflow_platform.hooks.great_expectations import DataSource, GreatExpectationsHook, summarize_validation
-from airflow_platform.lineage import LineageReporter, data_source
+from airflow_platform.lineage import LineageDataset, LineageReporter, data_source
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,6 +100,10 @@ class GreatExpectationsOperator(LineageReporter, BaseOperator):
         with fail_task_on_permanent_error():
             return self._validate()
 
+    def lineage_on_complete(self) -> tuple[tuple[LineageDataset, ...], tuple[LineageDataset, ...]]:
+        """The data the suite was validated on, looked up only when the lineage listener asks."""
+        return data_source(self.data_path, self.table, self.conn_id), ()
+
     def _validate(self) -> dict[str, Any]:
         hook = GreatExpectationsHook(context_root_dir=self.context_root_dir, aws_conn_id=self.aws_conn_id)
         if self.dataframe is not None:
@@ -114,7 +118,6 @@ class GreatExpectationsOperator(LineageReporter, BaseOperator):
                 data_format=self.data_format,
             )
             dataframe, described = hook.load_dataframe(source), source.describe()
-            self.record_lineage(inputs=data_source(source.path, source.table, source.conn_id))
         if self.expectations is not None:
             suite = hook.build_suite(self.expectation_suite_name, self.expectations)
         else:
