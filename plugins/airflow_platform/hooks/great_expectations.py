@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
 
-from airflow_platform.exceptions import PlatformPermanentError, PlatformTransientError
+from airflow_platform.exceptions import PlatformPermanentError, PlatformTransientError, connection_required
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -218,10 +217,8 @@ def sqlalchemy_engine(conn_id: str) -> Engine:
     from sqlalchemy.engine import URL
     from sqlalchemy.pool import NullPool
 
-    try:
+    with connection_required():
         conn = BaseHook.get_connection(conn_id)
-    except AirflowNotFoundException as exc:
-        raise PlatformPermanentError(str(exc)) from None
     if conn.conn_type in ("postgres", "postgresql"):
         extra = conn.extra_dejson
         query = {k: str(extra[k]) for k in ("sslmode", "connect_timeout") if k in extra}

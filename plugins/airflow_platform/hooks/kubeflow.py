@@ -22,9 +22,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
 
-from airflow_platform.exceptions import PlatformPermanentError, PlatformTransientError
+from airflow_platform.exceptions import PlatformPermanentError, PlatformTransientError, connection_required
 from airflow_platform.utils.http import (
     ApiCall,
     AsyncRestClient,
@@ -137,19 +136,15 @@ class KubeflowPipelinesHook(BaseHook):
     @cached_property
     def endpoint(self) -> KfpEndpoint:
         """The API endpoint from the connection (a missing connection is a permanent error)."""
-        try:
+        with connection_required():
             conn = self.get_connection(self.kubeflow_conn_id)
-        except AirflowNotFoundException as exc:
-            raise PlatformPermanentError(str(exc)) from None
         return KfpEndpoint.from_connection(conn, conn.extra_dejson)
 
     @classmethod
     async def aget_rest_endpoint(cls, kubeflow_conn_id: str, request_timeout: float) -> RestEndpoint:
         """Read the connection without blocking the event loop and return its REST endpoint (triggers)."""
-        try:
+        with connection_required():
             conn = await cls.aget_connection(kubeflow_conn_id)
-        except AirflowNotFoundException as exc:
-            raise PlatformPermanentError(str(exc)) from None
         endpoint = KfpEndpoint.from_connection(conn, await conn.aextra_dejson())
         return endpoint.rest_endpoint(request_timeout)
 

@@ -34,9 +34,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
 
-from airflow_platform.exceptions import PlatformPermanentError, PlatformTransientError
+from airflow_platform.exceptions import PlatformPermanentError, PlatformTransientError, connection_required
 from airflow_platform.utils.http import ApiCall, AsyncRestClient, RestClient, RestEndpoint, error_for_status
 from airflow_platform.utils.redaction import redact
 
@@ -218,18 +217,14 @@ class MLflowHook(BaseHook):
     @cached_property
     def settings(self) -> MLflowConnectionSettings:
         """The tracking URI and credential from the connection (a missing one is a permanent error)."""
-        try:
+        with connection_required():
             return MLflowConnectionSettings.from_connection(self.get_connection(self.mlflow_conn_id))
-        except AirflowNotFoundException as exc:
-            raise PlatformPermanentError(str(exc)) from None
 
     @classmethod
     async def aget_endpoint(cls, mlflow_conn_id: str = default_conn_name) -> RestEndpoint:
         """Read the connection without blocking the event loop and return its REST endpoint (triggers)."""
-        try:
+        with connection_required():
             conn = await cls.aget_connection(mlflow_conn_id)
-        except AirflowNotFoundException as exc:
-            raise PlatformPermanentError(str(exc)) from None
         return MLflowConnectionSettings.from_connection(conn).endpoint()
 
     @staticmethod
