@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -93,7 +93,7 @@ class SharedPoller:
     def __init__(
         self,
         key: Hashable,
-        open_caller: Callable[[], AsyncCaller | Awaitable[AsyncCaller]],
+        open_caller: Callable[[], AsyncCaller],
         batchers: Iterable[Batcher] = (),
         max_concurrency: int = 4,
     ) -> None:
@@ -110,7 +110,7 @@ class SharedPoller:
     def shared(
         cls,
         key: Hashable,
-        open_caller: Callable[[], AsyncCaller | Awaitable[AsyncCaller]],
+        open_caller: Callable[[], AsyncCaller],
         batchers: Callable[[], Iterable[Batcher]] = tuple,
     ) -> SharedPoller:
         """Return the running event loop's poller for ``key``, creating it if there is none."""
@@ -187,8 +187,7 @@ class SharedPoller:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            opened = self._open_caller()
-            self.caller = await opened if isinstance(opened, Awaitable) else opened
+            self.caller = self._open_caller()
             while True:
                 active = self._active()
                 delay = min(w.due for w in active) - loop.time() if active else None
