@@ -32,6 +32,11 @@ import yaml
 
 SETTINGS_ENV_VAR = "PLATFORM_SETTINGS_FILE"
 SETTINGS_RELATIVE_PATH = Path("config", "platform.yaml")
+SETTINGS_SEARCH = (
+    "$PLATFORM_SETTINGS_FILE, else config/platform.yaml in $AIRFLOW_HOME, in the repository, "
+    "or in the working directory or one of its parents"
+)
+"""Where :func:`settings_file_candidates` looks, in words, for the commands' ``--help``."""
 
 
 class PlatformSettingsError(ValueError):

@@ -12,11 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from airflow_platform.platform_settings import (
-    PlatformSettingsError,
-    find_settings_file,
-    load_platform_settings,
-)
+from airflow_platform.platform_settings import SETTINGS_SEARCH, PlatformSettingsError, load_platform_settings
 from platform_tools.settings_apply.connection_details import SettingsInputError, load_connection_details
 
 PROG = "platform-settings"
@@ -40,8 +36,7 @@ def settings_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--settings",
             type=Path,
-            help="the platform settings file (default: $PLATFORM_SETTINGS_FILE, "
-            "$AIRFLOW_HOME/config/platform.yaml, then the repository's config/platform.yaml)",
+            help=f"the platform settings file (default: {SETTINGS_SEARCH})",
         )
         command.add_argument(
             "--connections",
@@ -62,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from platform_tools.settings_apply.settings_plan import build_plan
 
     try:
-        settings = load_platform_settings(args.settings or find_settings_file())
+        settings = load_platform_settings(args.settings)
         details = load_connection_details(args.connections) if args.connections else {}
         plan = build_plan(settings, platform_options(), details, args.connections)
     except (PlatformSettingsError, SettingsInputError) as error:
