@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from airflow_platform.platform_settings import SETTINGS_SEARCH
 from platform_tools.dag_check.environment import GateSetupError, prepare_environment, verify_policies_loaded
 from platform_tools.dag_check.problems import FileResult
 from platform_tools.dag_check.report import (
@@ -51,7 +50,12 @@ def dag_check_parser() -> argparse.ArgumentParser:
     parser.add_argument("--junit-xml", type=Path, help="write a JUnit XML report to this file")
     parser.add_argument("--json", type=Path, help="write a JSON report to this file")
     parser.add_argument("--plugins-folder", type=Path, help="folder holding airflow_local_settings.py")
-    parser.add_argument("--settings", type=Path, help=f"platform settings (default: {SETTINGS_SEARCH})")
+    # Nothing of airflow_platform is imported before prepare_environment (--plugins-folder goes first).
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        help="platform settings (default: the file platform-settings finds, see its --help)",
+    )
     return parser
 
 
