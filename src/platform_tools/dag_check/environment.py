@@ -27,9 +27,9 @@ class GateEnvironment:
 def find_local_settings(plugins_folder: Path | None) -> Path:
     """Return the ``airflow_local_settings.py`` the gate loads, as Airflow will find it.
 
-    With ``plugins_folder`` the module must be in that folder, which goes first on ``sys.path``.
-    Otherwise it is the module importable from ``sys.path``: the platform wheel installs it at the top
-    of site-packages (the image), and the repository's editable install exposes ``plugins/``.
+    With ``plugins_folder`` the module must be in that folder. Otherwise it is the module importable
+    from ``sys.path``: the platform wheel installs it at the top of site-packages (the image), and the
+    repository's editable install exposes ``plugins/``.
 
     Raises:
         GateSetupError: No such module can be found.
@@ -38,9 +38,6 @@ def find_local_settings(plugins_folder: Path | None) -> Path:
         module = plugins_folder.resolve() / f"{LOCAL_SETTINGS_MODULE}.py"
         if not module.is_file():
             raise GateSetupError(f"no {LOCAL_SETTINGS_MODULE}.py found in plugins folder {plugins_folder}")
-        if str(module.parent) in sys.path:
-            sys.path.remove(str(module.parent))
-        sys.path.insert(0, str(module.parent))
         return module
     spec = importlib.util.find_spec(LOCAL_SETTINGS_MODULE)
     if spec is None or spec.origin is None:
@@ -85,6 +82,13 @@ def prepare_environment(plugins_folder: Path | None, settings_file: Path | None)
         GateSetupError: The cluster policies or the settings file cannot be found.
     """
     local_settings = find_local_settings(plugins_folder)
+    if plugins_folder is not None:
+        # First on sys.path, before anything below imports from it, as Airflow puts its plugins folder.
+        folder = str(local_settings.parent)
+        if folder in sys.path:
+            sys.path.remove(folder)
+        sys.path.insert(0, folder)
+        os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = folder
     settings = resolve_settings_file(settings_file)
     from airflow_platform.platform_settings import SETTINGS_ENV_VAR, load_platform_settings
 
@@ -101,8 +105,6 @@ def prepare_environment(plugins_folder: Path | None, settings_file: Path | None)
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
         }
     )
-    if plugins_folder is not None:
-        os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(local_settings.parent)
     return GateEnvironment(local_settings=local_settings, settings_file=settings)
 
 
