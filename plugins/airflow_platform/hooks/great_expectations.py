@@ -332,25 +332,18 @@ class GreatExpectationsHook(BaseHook):
         try:
             with engine.connect() as connection:
                 return pd.read_sql_query(query, connection)
-        except sa.exc.ProgrammingError as err:
-            if source.table and "does not exist" in str(err.orig):
-                raise DataNotAvailableError(f"{what} does not exist") from None
-            raise PlatformPermanentError(
-                f"{source.describe()} cannot be read: {type(err.orig).__name__}"
-            ) from None
         except (
             sa.exc.OperationalError,
             sa.exc.InterfaceError,
             sa.exc.DisconnectionError,
             sa.exc.TimeoutError,
         ) as err:
-            raise PlatformTransientError(
-                f"{source.describe()} is unreachable: {type(err).__name__}"
-            ) from None
+            raise PlatformTransientError(f"{what} is unreachable: {type(err).__name__}") from None
         except sa.exc.DBAPIError as err:
-            raise PlatformPermanentError(
-                f"{source.describe()} cannot be read: {type(err.orig).__name__}"
-            ) from None
+            missing = isinstance(err, sa.exc.ProgrammingError) and "does not exist" in str(err.orig)
+            if source.table and missing:
+                raise DataNotAvailableError(f"{what} does not exist") from None
+            raise PlatformPermanentError(f"{what} cannot be read: {type(err.orig).__name__}") from None
         finally:
             engine.dispose()
 
