@@ -28,19 +28,17 @@ _SCHEMA_LINE: Final = re.compile(r"^- at '(?P<pointer>[^']*)': (?P<message>.*)$"
 _ADDITIONAL: Final = re.compile(r"additional propert(?:y|ies) '(?P<key>[^']+)'")
 
 
-def _assignment_key(flag: str, expression: str) -> str:
-    key = expression.split("=", 1)[0]
-    if "[" in key:
+def _refuse_list_indices(flag: str, expression: str) -> None:
+    if "[" in expression.split("=", 1)[0]:
         # strvals.ParseInto updates one element of an existing list in place; parsing the expression
         # alone and merging would replace the whole list instead.
         raise ChartUsageError(f"{flag} {expression!r}: list indices are not interpreted by the renderer")
-    return key
 
 
 def _parse(flag: str, expression: str, root: Path) -> dict[str, Any]:
     import helm_python
 
-    _assignment_key(flag, expression)
+    _refuse_list_indices(flag, expression)
     if flag == "--set-file":
         if "," in expression:
             raise ChartUsageError(f"--set-file {expression!r}: give one file per --set-file")
